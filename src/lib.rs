@@ -1,0 +1,1 @@
+pub use engine; pub use kernels; pub use datasets; pub use models;
