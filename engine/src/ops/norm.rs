@@ -1,0 +1,116 @@
+//! Batch normalisation. Training mode normalises with batch statistics (a fused kernel with
+//! its own backward) and updates the running estimates; evaluation mode uses the running
+//! estimates and is composed from broadcast ops. The optional affine part is composed too.
+
+use crate::autograd::record;
+use crate::{Device, Error, Result, Storage, Tensor};
+use kernels::cpu::norm::{batch_norm_train_backward, batch_norm_train_forward};
+use std::sync::Arc;
+
+/// Running statistics and settings of one batch-norm layer (PyTorch's semantics: the running
+/// variance is the unbiased batch variance, mixed in with weight `momentum`).
+#[derive(Clone, Debug)]
+pub struct BatchNormState {
+    pub running_mean: Tensor,
+    pub running_var: Tensor,
+    pub momentum: f32,
+    pub eps: f32,
+}
+
+impl BatchNormState {
+    pub fn new(channels: usize, momentum: f32, eps: f32, device: Device) -> Self {
+        BatchNormState {
+            running_mean: Tensor::zeros(&[channels], device),
+            running_var: Tensor::ones(&[channels], device),
+            momentum,
+            eps,
+        }
+    }
+}
+
+/// `(n, c, spatial)` of a rank-2 (`n × c`) or rank-4 (`n × c × h × w`) input.
+fn layout(x: &Tensor) -> Result<(usize, usize, usize)> {
+    match x.dims() {
+        [n, c] => Ok((*n, *c, 1)),
+        [n, c, h, w] => Ok((*n, *c, h * w)),
+        d => Err(Error::invalid("batch_norm", format!("expected n×c or n×c×h×w, got {d:?}"))),
+    }
+}
+
+/// The shape that broadcasts a per-channel vector against `x`.
+fn channel_shape(x: &Tensor, c: usize) -> Vec<usize> {
+    if x.shape().rank() == 4 {
+        vec![1, c, 1, 1]
+    } else {
+        vec![1, c]
+    }
+}
+
+impl Tensor {
+    /// Normalises with this batch's statistics; returns the output and the per-channel mean and
+    /// biased variance.
+    pub fn batch_norm_train(&self, eps: f32) -> Result<(Tensor, Vec<f32>, Vec<f32>)> {
+        let (n, c, sp) = layout(self)?;
+        if n * sp < 2 {
+            return Err(Error::invalid("batch_norm", format!("training needs more than one value per channel, got shape {:?}", self.dims())));
+        }
+        let sx = self.storage();
+        let (y, mean, var) = match sx.device() {
+            Device::Cpu => {
+                let (mut y, mut mean, mut var) = (vec![0.0; self.numel()], vec![0.0; c], vec![0.0; c]);
+                batch_norm_train_forward(n, c, sp, sx.cpu(), eps, &mut y, &mut mean, &mut var);
+                (Arc::new(Storage::Cpu(y)), mean, var)
+            }
+        };
+        let (saved_y, saved_var) = (y.clone(), var.clone());
+        let shape = self.shape().clone();
+        let out = record("batch_norm", y, shape.clone(), &[self], move |dy| {
+            let sd = dy.storage();
+            let dx = match sd.device() {
+                Device::Cpu => {
+                    let mut dx = vec![0.0; shape.numel()];
+                    batch_norm_train_backward(n, c, sp, saved_y.cpu(), &saved_var, eps, sd.cpu(), &mut dx);
+                    Storage::Cpu(dx)
+                }
+            };
+            Ok(vec![Some(Tensor::constant(dx, shape.clone()))])
+        });
+        Ok((out?, mean, var))
+    }
+
+    /// Batch norm as a layer applies it: batch statistics and a running-estimate update when
+    /// `training`, the running estimates otherwise; then `γ·x̂ + β` when `affine` is given.
+    pub fn batch_norm(&self, state: &BatchNormState, training: bool, affine: Option<(&Tensor, &Tensor)>) -> Result<Tensor> {
+        let (n, c, sp) = layout(self)?;
+        let cs = channel_shape(self, c);
+        let xhat = if training {
+            let (y, mean, var) = self.batch_norm_train(state.eps)?;
+            let m = state.momentum;
+            let count = (n * sp) as f32;
+            let rm: Vec<f32> = state.running_mean.to_vec().iter().zip(&mean).map(|(r, b)| (1.0 - m) * r + m * b).collect();
+            let rv: Vec<f32> = state
+                .running_var
+                .to_vec()
+                .iter()
+                .zip(&var)
+                .map(|(r, b)| (1.0 - m) * r + m * b * count / (count - 1.0))
+                .collect();
+            state.running_mean.set_data(rm)?;
+            state.running_var.set_data(rv)?;
+            y
+        } else {
+            let invstd: Vec<f32> = state.running_var.to_vec().iter().map(|v| 1.0 / (v + state.eps).sqrt()).collect();
+            let mean = state.running_mean.to_vec();
+            let dev = self.device();
+            let mean = Tensor::from_vec(mean, &cs, dev)?;
+            let invstd = Tensor::from_vec(invstd, &cs, dev)?;
+            self.sub(&mean)?.mul(&invstd)?
+        };
+        match affine {
+            None => Ok(xhat),
+            Some((gamma, beta)) => {
+                xhat.mul(&gamma.reshape(&cs)?)?.add(&beta.reshape(&cs)?)
+            }
+        }
+    }
+}

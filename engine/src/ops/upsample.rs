@@ -1,0 +1,38 @@
+//! Nearest-neighbour upsampling by an integer factor (the DCAE decoders).
+
+use super::expect_rank;
+use crate::autograd::record;
+use crate::{Device, Error, Result, Shape, Storage, Tensor};
+use kernels::cpu::upsample::{upsample_nearest_backward, upsample_nearest_forward};
+
+impl Tensor {
+    /// Repeats every pixel of `n × c × h × w` into a `k × k` block.
+    pub fn upsample_nearest(&self, k: usize) -> Result<Tensor> {
+        expect_rank("upsample_nearest", self, 4)?;
+        if k == 0 {
+            return Err(Error::invalid("upsample_nearest", "factor must be at least 1"));
+        }
+        let d = self.dims().to_vec();
+        let (n, c, h, w) = (d[0], d[1], d[2], d[3]);
+        let sx = self.storage();
+        let y = match sx.device() {
+            Device::Cpu => {
+                let mut y = vec![0.0; n * c * h * k * w * k];
+                upsample_nearest_forward(n, c, h, w, k, sx.cpu(), &mut y);
+                Storage::Cpu(y)
+            }
+        };
+        let in_shape = self.shape().clone();
+        record("upsample_nearest", y, Shape::new(&[n, c, h * k, w * k]), &[self], move |dy| {
+            let sd = dy.storage();
+            let dx = match sd.device() {
+                Device::Cpu => {
+                    let mut dx = vec![0.0; n * c * h * w];
+                    upsample_nearest_backward(n, c, h, w, k, sd.cpu(), &mut dx);
+                    Storage::Cpu(dx)
+                }
+            };
+            Ok(vec![Some(Tensor::constant(dx, in_shape.clone()))])
+        })
+    }
+}
