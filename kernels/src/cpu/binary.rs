@@ -66,7 +66,7 @@ pub fn binary_forward(op: Binary, a: &[f32], a_shape: &[usize], b: &[f32], b_sha
         });
         return;
     }
-    if b.len() == 1 {
+    if b.len() == 1 && a_shape == out_shape {
         let v = b[0];
         for_chunks_mut(y, |off, out| {
             let src = &a[off..off + out.len()];
