@@ -1,0 +1,94 @@
+//! `score`: applies a saved model to data. With labels (a one-class split of a known data set)
+//! it prints `AUC-ROC <value>`, the same value the training run reported.
+
+use clap::Parser;
+use datasets::{split, LabelColumn, ProtocolConfig, Scaling, Source};
+use engine::{safetensors, Device};
+use models::config::Config;
+use models::experiment::preprocessing_from_json;
+use models::methods::build;
+use models::metrics::auc_roc;
+use models::nets::InputKind;
+use models::report::write_scores_csv;
+use models::{Error, Result};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(name = "score", version, about = "Score data with a saved one-class model")]
+struct Args {
+    /// A model.safetensors written by `train`
+    #[arg(long)]
+    model: PathBuf,
+    /// Data set (default: the one the model was trained on)
+    #[arg(long)]
+    dataset: Option<String>,
+    #[arg(long)]
+    data: Option<PathBuf>,
+    #[arg(long)]
+    label: Option<String>,
+    /// Normal class for the labels (default: the model's)
+    #[arg(long)]
+    normal_class: Option<i64>,
+    /// Seed of the tabular split (default: the model's)
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Where to write the scores (default: scores.csv beside the model)
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+fn main_inner(a: Args) -> Result<()> {
+    let loaded = safetensors::load(&a.model, Device::Cpu)?;
+    let meta = &loaded.metadata;
+    let get = |k: &str| meta.get(k).ok_or_else(|| Error::file(&a.model, format!("not a oneclass model: metadata {k:?} missing")));
+    let parse = |k: &str| -> Result<Value> { serde_json::from_str(get(k)?).map_err(|e| Error::file(&a.model, format!("metadata {k:?}: {e}"))) };
+    let cfg = Config::from_json(&parse("config")?)?;
+    let shape: Vec<usize> = serde_json::from_value(parse("input_shape")?).map_err(|e| Error::file(&a.model, e))?;
+    let input = InputKind::from_shape(&shape).map_err(Error::config)?;
+    let pre = preprocessing_from_json(&parse("preprocessing")?)?;
+    let protocol = parse("protocol")?;
+
+    let mut det = build(&cfg, input, 0, Device::Cpu)?;
+    det.vars().load_from(&loaded).map_err(|e| Error::file(&a.model, e))?;
+    let state: BTreeMap<String, String> = meta.iter().filter_map(|(k, v)| k.strip_prefix("state.").map(|k| (k.to_string(), v.clone()))).collect();
+    det.set_state(&state)?;
+
+    let dataset = a.dataset.clone().or_else(|| protocol["dataset"].as_str().map(String::from)).unwrap_or_else(|| "mnist-mini".into());
+    let label = a.label.as_deref().map(|s| s.parse::<LabelColumn>()).transpose().map_err(|e| Error::config(format!("--label: {e}")))?;
+    let source = Source::from_cli(&dataset, a.data.as_deref(), label)?;
+    let data = source.load()?;
+    if data.train.shape != shape {
+        return Err(Error::config(format!("the model expects samples of shape {shape:?}, {dataset} has {:?}", data.train.shape)));
+    }
+    let normal_class = a.normal_class.or_else(|| protocol["normal_class"].as_i64());
+    let seed = a.seed.or_else(|| protocol["seed"].as_u64()).unwrap_or(0);
+    let contamination = protocol["contamination"].as_f64().unwrap_or(0.0);
+    // The same split as training, left unscaled; then the model's own saved preprocessing.
+    let cfg_split = ProtocolConfig { seed, contamination, scaling: Scaling::None, ..Default::default() };
+    let mut test = split(&data, normal_class, &cfg_split)?.test;
+    pre.apply_dataset(&mut test)?;
+
+    let scores = det.score(&test)?;
+    let labels: Vec<u8> = test.labels.iter().map(|&l| (l != 0) as u8).collect();
+    let out = a.out.clone().unwrap_or_else(|| a.model.with_file_name("scores.csv"));
+    write_scores_csv(&out, &scores, Some(&labels)).map_err(|e| Error::file(&out, e))?;
+    eprintln!("{} scores → {}", scores.len(), out.display());
+    match auc_roc(&scores, &labels) {
+        Some(auc) => println!("AUC-ROC {auc:.4}"),
+        None => println!("AUC-ROC undefined (one class only in the labels)"),
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match main_inner(Args::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

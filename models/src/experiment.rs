@@ -1,0 +1,218 @@
+//! The papers' protocol as a program: for each normal class and seed, split the data, train a
+//! detector, score the test set, and write what a person wants to see — results, scores,
+//! weights, ROC curve, loss curve, the most normal and most anomalous test images — then, over
+//! several runs, a summary in the papers' table layout.
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::methods::{build, Detector};
+use crate::metrics::{auc_pr, auc_roc, roc_curve};
+use crate::nets::InputKind;
+use crate::report::{image_grid, line_plot, roc_plot, write_scores_csv, Series};
+use crate::run::Run;
+use datasets::{split, Loaded, OneClassSplit, Preprocessing, ProtocolConfig, Scaling};
+use engine::{safetensors, Device};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// One run's identity and settings.
+#[derive(Clone, Debug)]
+pub struct RunSpec {
+    pub dataset: String,
+    pub normal_class: Option<i64>,
+    pub seed: u64,
+    pub device: Device,
+    pub contamination: f64,
+    pub out: PathBuf,
+    pub quiet: bool,
+}
+
+/// What a finished run reports.
+#[derive(Clone, Debug)]
+pub struct RunResult {
+    pub normal_class: Option<i64>,
+    pub seed: u64,
+    pub auc_roc: f64,
+    pub auc_pr: f64,
+    pub json: Value,
+}
+
+/// The preprocessing each kind of data gets (Deep SVDD's protocol for images: global contrast
+/// normalisation + min-max to [0, 1] from the normal class's training data; standardisation
+/// fitted on training normals for tabular data).
+pub fn scaling_for(input: InputKind) -> Scaling {
+    match input {
+        InputKind::Tabular(_) => Scaling::Standardise,
+        _ => Scaling::GcnMinMax,
+    }
+}
+
+/// Splits, trains, scores and writes every output of one run into `spec.out`.
+pub fn run_one(cfg: &Config, data: &Loaded, spec: &RunSpec) -> Result<RunResult> {
+    let input = InputKind::from_shape(&data.train.shape).map_err(Error::config)?;
+    let protocol = ProtocolConfig { seed: spec.seed, contamination: spec.contamination, scaling: scaling_for(input), ..Default::default() };
+    let sp = split(data, spec.normal_class, &protocol)?;
+    std::fs::create_dir_all(&spec.out).map_err(|e| Error::file(&spec.out, e))?;
+
+    let mut detector = build(cfg, input, spec.seed, spec.device)?;
+    let mut run = Run::new(spec.device, spec.seed, spec.quiet);
+    let t0 = Instant::now();
+    detector.fit(&sp.train, sp.holdout.as_ref(), &mut run)?;
+    let train_seconds = t0.elapsed().as_secs_f64();
+
+    let scores = detector.score(&sp.test)?;
+    let labels: Vec<u8> = sp.test.labels.iter().map(|&l| (l != 0) as u8).collect();
+    let auc = auc_roc(&scores, &labels).ok_or_else(|| Error::config("the test split lacks normals or anomalies: AUC undefined"))?;
+    let ap = auc_pr(&scores, &labels).unwrap_or(f64::NAN);
+
+    save_model(&spec.out.join("model.safetensors"), detector.as_ref(), cfg, &sp, spec)?;
+    write_scores_csv(&spec.out.join("scores.csv"), &scores, Some(&labels)).map_err(|e| Error::file(&spec.out, e))?;
+    roc_plot(&spec.out.join("roc.png"), &roc_curve(&scores, &labels), auc).map_err(|e| Error::file(&spec.out, e))?;
+    write_loss_plot(&spec.out.join("loss.png"), &run)?;
+    if input != InputKind::Tabular(sp.test.sample_len()) {
+        write_extremes(&spec.out, &sp, &scores)?;
+    }
+
+    let json = json!({
+        "method": cfg.method,
+        "dataset": spec.dataset,
+        "normal_class": spec.normal_class,
+        "seed": spec.seed,
+        "device": spec.device.to_string(),
+        "auc_roc": auc,
+        "auc_pr": ap,
+        "n_train": sp.train.len(),
+        "n_test": sp.test.len(),
+        "train_seconds": train_seconds,
+        "train_samples_per_second": run.samples_per_second(),
+        "config": cfg.to_json(),
+    });
+    let text = serde_json::to_string_pretty(&json).expect("JSON values always serialise");
+    safetensors::write_atomic(&spec.out.join("results.json"), text.as_bytes())?;
+    Ok(RunResult { normal_class: spec.normal_class, seed: spec.seed, auc_roc: auc, auc_pr: ap, json })
+}
+
+/// Weights plus everything scoring needs, in the safetensors metadata: method, configuration,
+/// input shape, preprocessing statistics and the method's state (c, R, r…).
+fn save_model(path: &Path, det: &dyn Detector, cfg: &Config, sp: &OneClassSplit, spec: &RunSpec) -> Result<()> {
+    let mut meta: BTreeMap<String, String> = det.state().into_iter().map(|(k, v)| (format!("state.{k}"), v)).collect();
+    meta.insert("method".into(), cfg.method.clone());
+    meta.insert("config".into(), cfg.to_json().to_string());
+    meta.insert("input_shape".into(), json!(sp.train.shape).to_string());
+    meta.insert("preprocessing".into(), preprocessing_to_json(&sp.preprocessing).to_string());
+    meta.insert("format".into(), "oneclass-model-1".into());
+    let protocol = json!({"dataset": spec.dataset, "normal_class": spec.normal_class, "seed": spec.seed, "contamination": spec.contamination});
+    meta.insert("protocol".into(), protocol.to_string());
+    let entries = det.vars().entries();
+    let named: Vec<(&str, &engine::Tensor)> = entries.iter().map(|(n, t, _)| (n.as_str(), t)).collect();
+    safetensors::save(path, &named, &meta)?;
+    Ok(())
+}
+
+pub fn preprocessing_to_json(p: &Preprocessing) -> Value {
+    match p {
+        Preprocessing::Identity => json!({"kind": "identity"}),
+        Preprocessing::MinMax { gcn, min, max, lo, hi } => json!({"kind": "minmax", "gcn": gcn, "min": min, "max": max, "lo": lo, "hi": hi}),
+        Preprocessing::Standardise { mean, std } => json!({"kind": "standardise", "mean": mean, "std": std}),
+    }
+}
+
+pub fn preprocessing_from_json(v: &Value) -> Result<Preprocessing> {
+    let bad = || Error::config("saved model has an unreadable preprocessing entry");
+    let f = |k: &str| v.get(k).and_then(Value::as_f64).map(|x| x as f32).ok_or_else(bad);
+    let vec = |k: &str| -> Result<Vec<f32>> {
+        v.get(k).and_then(Value::as_array).ok_or_else(bad)?.iter().map(|x| x.as_f64().map(|x| x as f32).ok_or_else(bad)).collect()
+    };
+    match v.get("kind").and_then(Value::as_str) {
+        Some("identity") => Ok(Preprocessing::Identity),
+        Some("minmax") => Ok(Preprocessing::MinMax {
+            gcn: v.get("gcn").and_then(Value::as_bool).ok_or_else(bad)?,
+            min: f("min")?,
+            max: f("max")?,
+            lo: f("lo")?,
+            hi: f("hi")?,
+        }),
+        Some("standardise") => Ok(Preprocessing::Standardise { mean: vec("mean")?, std: vec("std")? }),
+        _ => Err(bad()),
+    }
+}
+
+fn write_loss_plot(path: &Path, run: &Run) -> Result<()> {
+    let mut phases: Vec<String> = Vec::new();
+    for p in &run.history {
+        if !phases.contains(&p.phase) {
+            phases.push(p.phase.clone());
+        }
+    }
+    let series: Vec<Series> = phases
+        .iter()
+        .map(|ph| Series {
+            name: ph.clone(),
+            points: run.history.iter().filter(|p| &p.phase == ph).map(|p| (p.epoch as f64, p.loss)).collect(),
+        })
+        .collect();
+    line_plot(path, "training loss", "epoch", "mean loss", &series).map_err(|e| Error::file(path, e))
+}
+
+/// `most_normal.png` / `most_anomalous.png`: the 32 lowest- and highest-scored test images.
+fn write_extremes(out: &Path, sp: &OneClassSplit, scores: &[f32]) -> Result<()> {
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+    let k = order.len().min(32);
+    for (name, idx, title) in [
+        ("most_normal.png", &order[..k], "most normal test images"),
+        ("most_anomalous.png", &order[order.len() - k..], "most anomalous test images"),
+    ] {
+        let mut idx = idx.to_vec();
+        if name == "most_anomalous.png" {
+            idx.reverse();
+        }
+        let imgs = sp.test.select(&idx);
+        let path = out.join(name);
+        image_grid(&path, &imgs.x, &sp.test.shape, idx.len(), 8, title).map_err(|e| Error::file(&path, e))?;
+    }
+    Ok(())
+}
+
+/// `summary.json` and `summary.md`: mean ± std AUC per class over seeds, and overall.
+pub fn write_summary(out: &Path, method: &str, dataset: &str, results: &[RunResult]) -> Result<String> {
+    let mut classes: Vec<Option<i64>> = results.iter().map(|r| r.normal_class).collect();
+    classes.sort();
+    classes.dedup();
+    let stats = |v: &[f64]| {
+        let n = v.len() as f64;
+        let m = v.iter().sum::<f64>() / n;
+        let sd = if v.len() > 1 { (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt() } else { 0.0 };
+        (m, sd)
+    };
+    let mut rows = Vec::new();
+    let mut md = format!("# {method} on {dataset}\n\nAUC-ROC in %, mean ± std over seeds.\n\n| normal class | AUC-ROC | runs |\n|---|---|---|\n");
+    let mut class_means = Vec::new();
+    for c in &classes {
+        let v: Vec<f64> = results.iter().filter(|r| &r.normal_class == c).map(|r| r.auc_roc).collect();
+        let (m, sd) = stats(&v);
+        class_means.push(m);
+        let label = c.map(|c| c.to_string()).unwrap_or_else(|| "-".into());
+        md.push_str(&format!("| {label} | {:.1} ± {:.1} | {} |\n", 100.0 * m, 100.0 * sd, v.len()));
+        rows.push(json!({"normal_class": c, "auc_roc_mean": m, "auc_roc_std": sd, "runs": v.len()}));
+    }
+    let all: Vec<f64> = results.iter().map(|r| r.auc_roc).collect();
+    let (m_all, sd_all) = stats(&all);
+    let (m_cls, _) = stats(&class_means);
+    md.push_str(&format!("| **mean** | **{:.1}** ± {:.1} | {} |\n", 100.0 * m_cls, 100.0 * sd_all, all.len()));
+    let summary = json!({
+        "method": method,
+        "dataset": dataset,
+        "per_class": rows,
+        "mean_auc_roc": m_cls,
+        "std_auc_roc_all_runs": sd_all,
+        "mean_auc_roc_all_runs": m_all,
+        "runs": results.iter().map(|r| r.json.clone()).collect::<Vec<_>>(),
+    });
+    std::fs::create_dir_all(out).map_err(|e| Error::file(out, e))?;
+    safetensors::write_atomic(&out.join("summary.json"), serde_json::to_string_pretty(&summary).expect("JSON").as_bytes())?;
+    safetensors::write_atomic(&out.join("summary.md"), md.as_bytes())?;
+    Ok(md)
+}

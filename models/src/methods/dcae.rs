@@ -1,0 +1,101 @@
+//! Deep convolutional autoencoder: the reconstruction-error baseline of the Deep SVDD paper and
+//! the pretraining of Deep SVDD and OC-NN.
+
+use super::Detector;
+use crate::batch::map_in_chunks;
+use crate::config::Config;
+use crate::error::Result;
+use crate::nets::{Decoder, Encoder, InputKind};
+use crate::nn::{Mode, Scope, Vars};
+use crate::run::Run;
+use datasets::Dataset;
+use engine::optim::{Adam, AdamConfig, MultiStepLr};
+use engine::{no_grad, Device, Rng, Tensor};
+use std::collections::BTreeMap;
+
+/// Encoder under `encoder.*`, decoder under `decoder.*`, so the encoder's weights copy by name
+/// into the detectors that start from it.
+pub struct Autoencoder {
+    pub vars: Vars,
+    pub encoder: Encoder,
+    pub decoder: Decoder,
+}
+
+impl Autoencoder {
+    pub fn new(input: InputKind, rng: &mut Rng, device: Device) -> Result<Self> {
+        let vars = Vars::new();
+        let s = Scope::new(&vars, device);
+        let encoder = Encoder::new(&s.sub("encoder"), rng, input)?;
+        let decoder = Decoder::new(&s.sub("decoder"), rng, input)?;
+        Ok(Autoencoder { vars, encoder, decoder })
+    }
+
+    pub fn reconstruct(&self, x: &Tensor, mode: Mode) -> engine::Result<Tensor> {
+        self.decoder.forward(&self.encoder.forward(x, mode)?, mode)
+    }
+
+    /// Per-sample squared reconstruction error ‖x − x̂‖², summed over the sample's values.
+    pub fn errors(&self, x: &Tensor) -> engine::Result<Tensor> {
+        let n = x.dims()[0];
+        let d = x.numel() / n.max(1);
+        let e = self.reconstruct(x, Mode::Eval)?.sub(x)?.sqr()?.reshape(&[n, d])?;
+        e.sum(&[1], false)
+    }
+
+    /// Trains with the batch mean of ‖x − x̂‖² (the reference implementation's loss: summed
+    /// over values, averaged over samples), Adam, and a 10× learning-rate drop at the milestone.
+    pub fn train(&self, cfg: &Config, data: &Dataset, run: &mut Run) -> Result<()> {
+        let mut opt = Adam::new(
+            self.vars.params(),
+            AdamConfig { lr: cfg.pretrain_lr, weight_decay: cfg.weight_decay, ..Default::default() },
+        );
+        let schedule = MultiStepLr { base: cfg.pretrain_lr, milestones: vec![cfg.pretrain_lr_milestone], gamma: 0.1 };
+        let d = data.sample_len() as f32;
+        run.train_epochs(
+            "pretrain",
+            data,
+            cfg.pretrain_epochs,
+            cfg.batch_size,
+            &mut opt,
+            &schedule,
+            |x| self.reconstruct(x, Mode::Train)?.mse(x)?.mul_scalar(d),
+            |_, _, _| Ok(()),
+        )
+    }
+}
+
+/// The DCAE baseline as a detector: score = reconstruction error.
+pub struct Dcae {
+    cfg: Config,
+    ae: Autoencoder,
+}
+
+impl Dcae {
+    pub fn new(cfg: Config, input: InputKind, seed: u64, device: Device) -> Result<Self> {
+        let ae = Autoencoder::new(input, &mut Rng::new(seed), device)?;
+        Ok(Dcae { cfg, ae })
+    }
+}
+
+impl Detector for Dcae {
+    fn fit(&mut self, train: &Dataset, _holdout: Option<&Dataset>, run: &mut Run) -> Result<()> {
+        self.ae.train(&self.cfg, train, run)
+    }
+
+    fn score(&self, x: &Dataset) -> Result<Vec<f32>> {
+        let dev = self.ae.vars.params()[0].device();
+        Ok(no_grad(|| map_in_chunks(x, 500, dev, |b| Ok(self.ae.errors(b)?.to_vec())))?)
+    }
+
+    fn vars(&self) -> &Vars {
+        &self.ae.vars
+    }
+
+    fn state(&self) -> BTreeMap<String, String> {
+        BTreeMap::new()
+    }
+
+    fn set_state(&mut self, _: &BTreeMap<String, String>) -> Result<()> {
+        Ok(())
+    }
+}

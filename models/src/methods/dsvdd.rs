@@ -1,0 +1,193 @@
+//! Deep SVDD (Ruff et al., ICML 2018): map normal data into a small hypersphere around a
+//! center c. One-class objective (Eq. 4): mean ‖φ(x) − c‖² + λ/2 Σ‖W‖²; soft-boundary
+//! objective (Eq. 3): R² + 1/(νn) Σ max(0, ‖φ(x) − c‖² − R²) + λ/2 Σ‖W‖².
+
+use super::{floats_from_string, floats_to_string, state_value, Detector};
+use crate::batch::map_in_chunks;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::methods::dcae::Autoencoder;
+use crate::nets::{Encoder, InputKind};
+use crate::nn::{Mode, Scope, Vars};
+use crate::run::Run;
+use datasets::Dataset;
+use engine::optim::{Adam, AdamConfig, MultiStepLr};
+use engine::{no_grad, Device, Rng, Tensor};
+use std::collections::BTreeMap;
+
+pub struct DeepSvdd {
+    cfg: Config,
+    input: InputKind,
+    soft: bool,
+    rng: Rng,
+    vars: Vars,
+    encoder: Encoder,
+    /// The center c, fixed after initialisation (§3.3: learning c would collapse to c = φ(x) = 0).
+    c: Vec<f32>,
+    /// Soft-boundary radius R (0 for the one-class objective).
+    r: f32,
+}
+
+impl DeepSvdd {
+    pub fn new(cfg: Config, input: InputKind, soft: bool, seed: u64, device: Device) -> Result<Self> {
+        let mut rng = Rng::new(seed);
+        let vars = Vars::new();
+        let encoder = Encoder::new(&Scope::new(&vars, device).sub("encoder"), &mut rng, input)?;
+        let c = vec![0.0; encoder.rep_dim()];
+        Ok(DeepSvdd { cfg, input, soft, rng, vars, encoder, c, r: 0.0 })
+    }
+
+    fn device(&self) -> Device {
+        self.vars.params()[0].device()
+    }
+
+    fn center(&self) -> Result<Tensor> {
+        Ok(Tensor::from_vec(self.c.clone(), &[1, self.c.len()], self.device())?)
+    }
+
+    /// ‖φ(x) − c‖² per sample.
+    fn distances(&self, x: &Tensor, c: &Tensor, mode: Mode) -> engine::Result<Tensor> {
+        self.encoder.forward(x, mode)?.sub(c)?.sqr()?.sum(&[1], false)
+    }
+
+    /// c = mean of φ(x) over the training data (network in evaluation mode, as the reference
+    /// implementation does), with near-zero coordinates pushed to ±eps.
+    fn init_center(&mut self, train: &Dataset) -> Result<()> {
+        let d = self.encoder.rep_dim();
+        let dev = self.device();
+        let reps = no_grad(|| map_in_chunks(train, 500, dev, |b| Ok(self.encoder.forward(b, Mode::Eval)?.to_vec())))?;
+        let n = train.len() as f64;
+        let mut c = vec![0.0f64; d];
+        for row in reps.chunks(d) {
+            for (ci, &v) in c.iter_mut().zip(row) {
+                *ci += v as f64;
+            }
+        }
+        let eps = self.cfg.center_eps as f64;
+        self.c = c
+            .iter()
+            .map(|&v| {
+                let v = v / n;
+                if v.abs() < eps {
+                    if v < 0.0 {
+                        -eps as f32
+                    } else {
+                        eps as f32
+                    }
+                } else {
+                    v as f32
+                }
+            })
+            .collect();
+        Ok(())
+    }
+
+    fn train_distances(&self, train: &Dataset) -> Result<Vec<f32>> {
+        let c = self.center()?;
+        Ok(no_grad(|| map_in_chunks(train, 500, self.device(), |b| Ok(self.distances(b, &c, Mode::Eval)?.to_vec())))?)
+    }
+}
+
+/// The (1 − ν)-quantile of √dist: the radius that leaves a ν share of the samples outside.
+pub fn radius_quantile(dist: &[f32], nu: f32) -> f32 {
+    let mut r: Vec<f32> = dist.iter().map(|d| d.max(0.0).sqrt()).collect();
+    r.sort_by(f32::total_cmp);
+    if r.is_empty() {
+        return 0.0;
+    }
+    let pos = ((1.0 - nu as f64) * (r.len() - 1) as f64).round() as usize;
+    r[pos.min(r.len() - 1)]
+}
+
+impl Detector for DeepSvdd {
+    fn fit(&mut self, train: &Dataset, _holdout: Option<&Dataset>, run: &mut Run) -> Result<()> {
+        // 1. DCAE pretraining; φ starts from the trained encoder (§4.1).
+        if self.cfg.pretrain_epochs > 0 {
+            let ae = Autoencoder::new(self.input, &mut self.rng.fork(1), self.device())?;
+            ae.train(&self.cfg, train, run)?;
+            let copied = self.vars.copy_matching(&ae.vars, "encoder.")?;
+            if copied == 0 {
+                return Err(Error::config("pretrained encoder shares no tensors with the Deep SVDD network"));
+            }
+        }
+        // 2. The center.
+        self.init_center(train)?;
+        // 3. The objective, Adam with weight decay λ, two learning-rate phases.
+        let c = self.center()?;
+        let params = self.vars.params();
+        let mut opt = Adam::new(params, AdamConfig { lr: self.cfg.lr, weight_decay: self.cfg.weight_decay, ..Default::default() });
+        let schedule = MultiStepLr { base: self.cfg.lr, milestones: vec![self.cfg.lr_milestone], gamma: 0.1 };
+        let (soft, nu, every) = (self.soft, self.cfg.nu, self.cfg.radius_every);
+        let r = std::cell::Cell::new(self.r);
+        let phase = if soft { "dsvdd-soft" } else { "dsvdd" };
+        let this = &*self;
+        run.train_epochs(
+            phase,
+            train,
+            this.cfg.epochs,
+            this.cfg.batch_size,
+            &mut opt,
+            &schedule,
+            |x| {
+                let dist = this.distances(x, &c, Mode::Train)?;
+                if soft {
+                    let r2 = r.get() * r.get();
+                    dist.add_scalar(-r2)?.relu()?.mean_all()?.mul_scalar(1.0 / nu)?.add_scalar(r2)
+                } else {
+                    dist.mean_all()
+                }
+            },
+            |_, epoch, _| {
+                // Soft boundary: R by line search every k epochs = the (1 − ν)-quantile of the
+                // distances (§3.1), from the current network over all training data.
+                if soft && (epoch + 1) % every == 0 {
+                    r.set(radius_quantile(&this.train_distances(train)?, nu));
+                }
+                Ok(())
+            },
+        )?;
+        self.r = r.get();
+        Ok(())
+    }
+
+    fn score(&self, x: &Dataset) -> Result<Vec<f32>> {
+        let c = self.center()?;
+        let r2 = self.r * self.r;
+        let d = no_grad(|| map_in_chunks(x, 500, self.device(), |b| Ok(self.distances(b, &c, Mode::Eval)?.to_vec())))?;
+        Ok(if self.soft { d.iter().map(|v| v - r2).collect() } else { d })
+    }
+
+    fn vars(&self) -> &Vars {
+        &self.vars
+    }
+
+    fn state(&self) -> BTreeMap<String, String> {
+        let mut m = BTreeMap::new();
+        m.insert("c".into(), floats_to_string(&self.c));
+        m.insert("R".into(), self.r.to_string());
+        m
+    }
+
+    fn set_state(&mut self, state: &BTreeMap<String, String>) -> Result<()> {
+        let c = floats_from_string(state.get("c").ok_or_else(|| Error::config("saved model lacks the center \"c\""))?)?;
+        if c.len() != self.encoder.rep_dim() {
+            return Err(Error::config(format!("saved center has {} coordinates, the network {}", c.len(), self.encoder.rep_dim())));
+        }
+        self.c = c;
+        self.r = state_value(state, "R")?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::radius_quantile;
+
+    #[test]
+    fn radius_leaves_nu_outside() {
+        let d: Vec<f32> = (1..=100).map(|i| (i * i) as f32).collect();
+        let r = radius_quantile(&d, 0.1);
+        let outside = d.iter().filter(|&&x| x.sqrt() > r).count();
+        assert!((9..=11).contains(&outside), "{outside} outside radius {r}");
+    }
+}

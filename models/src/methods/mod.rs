@@ -1,0 +1,58 @@
+//! The one-class methods behind one trait, so the CLI, the protocol runner and the reports
+//! treat them alike. Convention: a higher score is more anomalous.
+
+pub mod dcae;
+pub mod dsvdd;
+pub mod ocnn;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::nets::InputKind;
+use crate::nn::Vars;
+use crate::run::Run;
+use datasets::Dataset;
+use engine::Device;
+use std::collections::BTreeMap;
+
+pub trait Detector {
+    /// Trains on normal data (`holdout`: extra normals for methods that pick a model by it).
+    fn fit(&mut self, train: &Dataset, holdout: Option<&Dataset>, run: &mut Run) -> Result<()>;
+    /// One anomaly score per sample; higher = more anomalous.
+    fn score(&self, x: &Dataset) -> Result<Vec<f32>>;
+    /// The tensors a saved model holds.
+    fn vars(&self) -> &Vars;
+    /// What scoring needs besides the weights (center, radius, threshold…), as strings for the
+    /// safetensors metadata.
+    fn state(&self) -> BTreeMap<String, String>;
+    /// Restores [`Detector::state`] after the weights are loaded.
+    fn set_state(&mut self, state: &BTreeMap<String, String>) -> Result<()>;
+}
+
+/// Builds the detector a configuration names, untrained.
+pub fn build(cfg: &Config, input: InputKind, seed: u64, device: Device) -> Result<Box<dyn Detector>> {
+    Ok(match cfg.method.as_str() {
+        "dcae" => Box::new(dcae::Dcae::new(cfg.clone(), input, seed, device)?),
+        "dsvdd" => Box::new(dsvdd::DeepSvdd::new(cfg.clone(), input, false, seed, device)?),
+        "dsvdd-soft" => Box::new(dsvdd::DeepSvdd::new(cfg.clone(), input, true, seed, device)?),
+        "ocnn" => Box::new(ocnn::OcNn::new(cfg.clone(), input, seed, device)?),
+        other => return Err(Error::config(format!("--method {other} is not implemented yet in this version"))),
+    })
+}
+
+/// Parses a metadata entry written by [`Detector::state`].
+pub(crate) fn state_value<T: std::str::FromStr>(state: &BTreeMap<String, String>, key: &str) -> Result<T> {
+    state
+        .get(key)
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| Error::config(format!("saved model lacks a valid {key:?}")))
+}
+
+/// A list of floats as one metadata string (round-trips exactly: Rust prints the shortest
+/// representation that parses back to the same f32).
+pub(crate) fn floats_to_string(v: &[f32]) -> String {
+    v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(",")
+}
+
+pub(crate) fn floats_from_string(s: &str) -> Result<Vec<f32>> {
+    s.split(',').map(|x| x.parse().map_err(|_| Error::config(format!("bad number {x:?} in saved model")))).collect()
+}

@@ -1,0 +1,133 @@
+//! Deep SVDD's LeNet-type networks and their autoencoder decoders (Ruff et al. 2018, §4.1 and
+//! the reference implementation): bias-free, leaky ReLU 0.1, batch norm without affine
+//! parameters (eps 1e-4), 2×2 max pooling; decoders upsample ×2 and use transposed convolutions.
+
+use crate::nn::{BatchNorm, Conv2d, ConvTranspose2d, Linear, Mode, Scope, LEAKY_SLOPE};
+use engine::{Result, Rng, Tensor};
+
+const BN_EPS: f32 = 1e-4;
+
+fn block(conv: &Conv2d, bn: &BatchNorm, x: &Tensor, mode: Mode) -> Result<Tensor> {
+    bn.forward(&conv.forward(x)?, mode)?.leaky_relu(LEAKY_SLOPE)?.max_pool2d(2, 2, 0)
+}
+
+/// MNIST: conv 8@5×5 → pool → conv 4@5×5 → pool → dense 4·7·7 → 32.
+pub struct MnistLeNet {
+    conv1: Conv2d,
+    bn1: BatchNorm,
+    conv2: Conv2d,
+    bn2: BatchNorm,
+    fc1: Linear,
+}
+
+impl MnistLeNet {
+    pub const REP_DIM: usize = 32;
+
+    pub fn new(s: &Scope, rng: &mut Rng) -> Result<Self> {
+        Ok(MnistLeNet {
+            conv1: Conv2d::new(&s.sub("conv1"), rng, 1, 8, 5, 1, 2)?,
+            bn1: BatchNorm::new(&s.sub("bn1"), 8, BN_EPS, false)?,
+            conv2: Conv2d::new(&s.sub("conv2"), rng, 8, 4, 5, 1, 2)?,
+            bn2: BatchNorm::new(&s.sub("bn2"), 4, BN_EPS, false)?,
+            fc1: Linear::new(&s.sub("fc1"), rng, 4 * 7 * 7, Self::REP_DIM)?,
+        })
+    }
+
+    pub fn forward(&self, x: &Tensor, mode: Mode) -> Result<Tensor> {
+        let x = block(&self.conv1, &self.bn1, x, mode)?;
+        let x = block(&self.conv2, &self.bn2, &x, mode)?;
+        self.fc1.forward(&x.flatten()?)
+    }
+}
+
+/// 32 → 2×4×4 → ×2 → deconv 4@5×5 → ×2 → deconv 8@5×5 (pad 3: 16 → 14) → ×2 → deconv 1@5×5 → sigmoid.
+pub struct MnistLeNetDecoder {
+    deconv1: ConvTranspose2d,
+    bn3: BatchNorm,
+    deconv2: ConvTranspose2d,
+    bn4: BatchNorm,
+    deconv3: ConvTranspose2d,
+}
+
+impl MnistLeNetDecoder {
+    pub fn new(s: &Scope, rng: &mut Rng) -> Result<Self> {
+        Ok(MnistLeNetDecoder {
+            deconv1: ConvTranspose2d::new(&s.sub("deconv1"), rng, 2, 4, 5, 1, 2, 0)?,
+            bn3: BatchNorm::new(&s.sub("bn3"), 4, BN_EPS, false)?,
+            deconv2: ConvTranspose2d::new(&s.sub("deconv2"), rng, 4, 8, 5, 1, 3, 0)?,
+            bn4: BatchNorm::new(&s.sub("bn4"), 8, BN_EPS, false)?,
+            deconv3: ConvTranspose2d::new(&s.sub("deconv3"), rng, 8, 1, 5, 1, 2, 0)?,
+        })
+    }
+
+    pub fn forward(&self, z: &Tensor, mode: Mode) -> Result<Tensor> {
+        let n = z.dims()[0];
+        let x = z.reshape(&[n, MnistLeNet::REP_DIM / 16, 4, 4])?.leaky_relu(LEAKY_SLOPE)?.upsample_nearest(2)?;
+        let x = self.bn3.forward(&self.deconv1.forward(&x)?, mode)?.leaky_relu(LEAKY_SLOPE)?.upsample_nearest(2)?;
+        let x = self.bn4.forward(&self.deconv2.forward(&x)?, mode)?.leaky_relu(LEAKY_SLOPE)?.upsample_nearest(2)?;
+        self.deconv3.forward(&x)?.sigmoid()
+    }
+}
+
+/// CIFAR-10: conv 32, 64, 128 @5×5, each → BN → leaky ReLU → pool; dense 128·4·4 → 128.
+pub struct CifarLeNet {
+    convs: Vec<(Conv2d, BatchNorm)>,
+    fc1: Linear,
+}
+
+impl CifarLeNet {
+    pub const REP_DIM: usize = 128;
+
+    pub fn new(s: &Scope, rng: &mut Rng) -> Result<Self> {
+        let chans = [(3, 32), (32, 64), (64, 128)];
+        let mut convs = Vec::new();
+        for (i, (ci, co)) in chans.into_iter().enumerate() {
+            let conv = Conv2d::new(&s.sub(&format!("conv{}", i + 1)), rng, ci, co, 5, 1, 2)?;
+            let bn = BatchNorm::new(&s.sub(&format!("bn{}", i + 1)), co, BN_EPS, false)?;
+            convs.push((conv, bn));
+        }
+        Ok(CifarLeNet { convs, fc1: Linear::new(&s.sub("fc1"), rng, 128 * 4 * 4, Self::REP_DIM)? })
+    }
+
+    pub fn forward(&self, x: &Tensor, mode: Mode) -> Result<Tensor> {
+        let mut x = x.clone();
+        for (conv, bn) in &self.convs {
+            x = block(conv, bn, &x, mode)?;
+        }
+        self.fc1.forward(&x.flatten()?)
+    }
+}
+
+/// 128 → BN → 8×4×4 → deconv 128, 64, 32 (each ×2 upsampled) → deconv 3 → sigmoid.
+pub struct CifarLeNetDecoder {
+    bn_code: BatchNorm,
+    deconvs: Vec<(ConvTranspose2d, BatchNorm)>,
+    out: ConvTranspose2d,
+}
+
+impl CifarLeNetDecoder {
+    pub fn new(s: &Scope, rng: &mut Rng) -> Result<Self> {
+        let chans = [(8, 128), (128, 64), (64, 32)];
+        let mut deconvs = Vec::new();
+        for (i, (ci, co)) in chans.into_iter().enumerate() {
+            let d = ConvTranspose2d::new(&s.sub(&format!("deconv{}", i + 1)), rng, ci, co, 5, 1, 2, 0)?;
+            let bn = BatchNorm::new(&s.sub(&format!("bn{}", i + 4)), co, BN_EPS, false)?;
+            deconvs.push((d, bn));
+        }
+        Ok(CifarLeNetDecoder {
+            bn_code: BatchNorm::new(&s.sub("bn_code"), CifarLeNet::REP_DIM, BN_EPS, false)?,
+            deconvs,
+            out: ConvTranspose2d::new(&s.sub("deconv4"), rng, 32, 3, 5, 1, 2, 0)?,
+        })
+    }
+
+    pub fn forward(&self, z: &Tensor, mode: Mode) -> Result<Tensor> {
+        let n = z.dims()[0];
+        let z = self.bn_code.forward(z, mode)?;
+        let mut x = z.reshape(&[n, CifarLeNet::REP_DIM / 16, 4, 4])?.leaky_relu(LEAKY_SLOPE)?;
+        for (d, bn) in &self.deconvs {
+            x = bn.forward(&d.forward(&x)?, mode)?.leaky_relu(LEAKY_SLOPE)?.upsample_nearest(2)?;
+        }
+        self.out.forward(&x)?.sigmoid()
+    }
+}

@@ -1,0 +1,91 @@
+//! The papers' networks, chosen by input shape: 28×28×1 (MNIST, Fashion-MNIST), 32×32×3
+//! (CIFAR-10), or a flat feature vector (tabular data).
+
+mod lenet;
+mod mlp;
+
+pub use lenet::{CifarLeNet, CifarLeNetDecoder, MnistLeNet, MnistLeNetDecoder};
+pub use mlp::{Mlp, MlpDecoder};
+
+use crate::nn::{Mode, Scope};
+use engine::{Result, Rng, Tensor};
+
+/// What the input looks like, which decides the architecture.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputKind {
+    Mnist,
+    Cifar,
+    Tabular(usize),
+}
+
+impl InputKind {
+    /// From a per-sample shape: `[1, 28, 28]`, `[3, 32, 32]` or `[d]`.
+    pub fn from_shape(shape: &[usize]) -> std::result::Result<Self, String> {
+        match shape {
+            [1, 28, 28] => Ok(InputKind::Mnist),
+            [3, 32, 32] => Ok(InputKind::Cifar),
+            [d] if *d > 0 => Ok(InputKind::Tabular(*d)),
+            other => Err(format!("no network for samples of shape {other:?} (expected 1×28×28, 3×32×32 or a feature vector)")),
+        }
+    }
+}
+
+/// φ: input → representation (Deep SVDD's encoder, shared by DCAE, OC-NN and ICS).
+pub enum Encoder {
+    Mnist(MnistLeNet),
+    Cifar(CifarLeNet),
+    Mlp(Mlp),
+}
+
+impl Encoder {
+    /// `ae_bn`: the autoencoders' encoder has a final batch norm on the code (CIFAR only, as in
+    /// the reference implementation); the Deep SVDD network itself does not.
+    pub fn new(s: &Scope, rng: &mut Rng, kind: InputKind) -> Result<Self> {
+        Ok(match kind {
+            InputKind::Mnist => Encoder::Mnist(MnistLeNet::new(s, rng)?),
+            InputKind::Cifar => Encoder::Cifar(CifarLeNet::new(s, rng)?),
+            InputKind::Tabular(d) => Encoder::Mlp(Mlp::new(s, rng, d)?),
+        })
+    }
+
+    pub fn rep_dim(&self) -> usize {
+        match self {
+            Encoder::Mnist(_) => MnistLeNet::REP_DIM,
+            Encoder::Cifar(_) => CifarLeNet::REP_DIM,
+            Encoder::Mlp(m) => m.rep_dim(),
+        }
+    }
+
+    pub fn forward(&self, x: &Tensor, mode: Mode) -> Result<Tensor> {
+        match self {
+            Encoder::Mnist(n) => n.forward(x, mode),
+            Encoder::Cifar(n) => n.forward(x, mode),
+            Encoder::Mlp(n) => n.forward(x, mode),
+        }
+    }
+}
+
+/// The mirror of an [`Encoder`]: representation → reconstruction in the input's shape.
+pub enum Decoder {
+    Mnist(MnistLeNetDecoder),
+    Cifar(CifarLeNetDecoder),
+    Mlp(MlpDecoder),
+}
+
+impl Decoder {
+    pub fn new(s: &Scope, rng: &mut Rng, kind: InputKind) -> Result<Self> {
+        Ok(match kind {
+            InputKind::Mnist => Decoder::Mnist(MnistLeNetDecoder::new(s, rng)?),
+            InputKind::Cifar => Decoder::Cifar(CifarLeNetDecoder::new(s, rng)?),
+            InputKind::Tabular(d) => Decoder::Mlp(MlpDecoder::new(s, rng, d)?),
+        })
+    }
+
+    pub fn forward(&self, z: &Tensor, mode: Mode) -> Result<Tensor> {
+        match self {
+            Decoder::Mnist(n) => n.forward(z, mode),
+            Decoder::Cifar(n) => n.forward(z, mode),
+            Decoder::Mlp(n) => n.forward(z, mode),
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! Batch normalisation layer: running statistics as buffers, optional affine parameters.
+
+use super::{Mode, Scope};
+use engine::ops::norm::BatchNormState;
+use engine::{Result, Tensor};
+
+#[derive(Clone)]
+pub struct BatchNorm {
+    pub state: BatchNormState,
+    pub affine: Option<(Tensor, Tensor)>,
+}
+
+impl BatchNorm {
+    /// `eps` 1e-4 and no affine part in the Deep SVDD networks; DCGAN uses eps 1e-5 and affine.
+    pub fn new(s: &Scope, channels: usize, eps: f32, affine: bool) -> Result<Self> {
+        let st = BatchNormState::new(channels, 0.1, eps, s.device);
+        let state = BatchNormState {
+            running_mean: s.buffer("running_mean", st.running_mean),
+            running_var: s.buffer("running_var", st.running_var),
+            ..st
+        };
+        let affine = if affine {
+            let gamma = Tensor::param(vec![1.0; channels], &[channels], s.device)?;
+            let beta = Tensor::param(vec![0.0; channels], &[channels], s.device)?;
+            Some((s.param("weight", gamma), s.param("bias", beta)))
+        } else {
+            None
+        };
+        Ok(BatchNorm { state, affine })
+    }
+
+    pub fn forward(&self, x: &Tensor, mode: Mode) -> Result<Tensor> {
+        let affine = self.affine.as_ref().map(|(g, b)| (g, b));
+        x.batch_norm(&self.state, mode == Mode::Train, affine)
+    }
+}

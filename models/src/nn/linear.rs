@@ -1,0 +1,27 @@
+//! Bias-free dense layer (every network here is bias-free: Deep SVDD's Proposition 2).
+
+use super::Scope;
+use engine::{init, Result, Rng, Tensor};
+
+#[derive(Clone)]
+pub struct Linear {
+    pub weight: Tensor,
+}
+
+impl Linear {
+    /// Weight `out × in`, PyTorch's default initialisation (Kaiming uniform, a = √5).
+    pub fn new(s: &Scope, rng: &mut Rng, inputs: usize, outputs: usize) -> Result<Self> {
+        let w = init::kaiming_uniform(&[outputs, inputs], 5f32.sqrt(), rng, s.device)?;
+        Ok(Linear { weight: s.param("weight", w) })
+    }
+
+    /// Weight drawn from N(0, std²), as DCGAN-style networks initialise.
+    pub fn new_normal(s: &Scope, rng: &mut Rng, inputs: usize, outputs: usize, std: f32) -> Result<Self> {
+        let w = init::normal(&[outputs, inputs], 0.0, std, rng, s.device)?;
+        Ok(Linear { weight: s.param("weight", w) })
+    }
+
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        x.linear(&self.weight)
+    }
+}

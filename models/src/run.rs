@@ -1,0 +1,115 @@
+//! What every training run shares: the device, the seeded RNG, progress bars, the loss
+//! history, throughput counters, and the NaN guard in the one training loop all methods use.
+
+use crate::batch::{batch, epoch_batches};
+use crate::error::{Error, Result};
+use datasets::Dataset;
+use engine::optim::{MultiStepLr, Optimizer};
+use engine::{Device, Rng, Tensor};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::time::Instant;
+
+/// One point of the loss curve: the mean training loss of an epoch of a phase.
+#[derive(Clone, Debug)]
+pub struct LossPoint {
+    pub phase: String,
+    pub epoch: usize,
+    pub loss: f64,
+}
+
+pub struct Run {
+    pub device: Device,
+    pub rng: Rng,
+    /// Plain log lines instead of progress bars.
+    pub quiet: bool,
+    pub history: Vec<LossPoint>,
+    /// Samples pushed through a training step, and the seconds spent doing so.
+    pub samples_trained: usize,
+    pub train_seconds: f64,
+}
+
+impl Run {
+    pub fn new(device: Device, seed: u64, quiet: bool) -> Self {
+        Run { device, rng: Rng::new(seed), quiet, history: Vec::new(), samples_trained: 0, train_seconds: 0.0 }
+    }
+
+    pub fn samples_per_second(&self) -> f64 {
+        if self.train_seconds > 0.0 {
+            self.samples_trained as f64 / self.train_seconds
+        } else {
+            0.0
+        }
+    }
+
+    /// A progress bar for `epochs × batches` steps (hidden when quiet or not a terminal).
+    fn bar(&self, phase: &str, steps: u64) -> ProgressBar {
+        let pb = ProgressBar::new(steps);
+        if self.quiet {
+            pb.set_draw_target(ProgressDrawTarget::hidden());
+        } else {
+            pb.set_draw_target(ProgressDrawTarget::stderr());
+        }
+        let style = ProgressStyle::with_template("{prefix:>10} [{bar:30}] {pos}/{len} {msg} ({eta})")
+            .expect("static template")
+            .progress_chars("=> ");
+        pb.set_style(style);
+        pb.set_prefix(phase.to_string());
+        pb
+    }
+
+    /// The training loop every method uses: shuffled mini-batches, `loss_fn` builds the loss,
+    /// one optimiser step per batch, the learning rate from `schedule` each epoch, `after_epoch`
+    /// called with the epoch index and mean loss. A non-finite loss stops the run with an error
+    /// naming the phase, epoch and batch, before the optimiser can touch the weights.
+    #[allow(clippy::too_many_arguments)]
+    pub fn train_epochs(
+        &mut self,
+        phase: &str,
+        data: &Dataset,
+        epochs: usize,
+        batch_size: usize,
+        opt: &mut dyn Optimizer,
+        schedule: &MultiStepLr,
+        mut loss_fn: impl FnMut(&Tensor) -> engine::Result<Tensor>,
+        mut after_epoch: impl FnMut(&mut Run, usize, f64) -> Result<()>,
+    ) -> Result<()> {
+        if data.is_empty() {
+            return Err(Error::config(format!("{phase}: no training samples")));
+        }
+        let per_epoch = data.len().div_ceil(batch_size.max(1)) as u64;
+        let pb = self.bar(phase, per_epoch * epochs as u64);
+        for epoch in 0..epochs {
+            opt.set_lr(schedule.lr_at(epoch));
+            let batches = epoch_batches(data.len(), batch_size, &mut self.rng);
+            let (mut sum, mut count) = (0.0f64, 0usize);
+            let t0 = Instant::now();
+            for (b, idx) in batches.iter().enumerate() {
+                let x = batch(data, idx, self.device)?;
+                let loss = loss_fn(&x)?;
+                let value = loss.to_scalar()?;
+                if !value.is_finite() {
+                    pb.abandon();
+                    return Err(Error::NonFinite { phase: phase.to_string(), epoch: epoch + 1, batch: b + 1, value });
+                }
+                opt.zero_grad();
+                loss.backward()?;
+                opt.step()?;
+                sum += value as f64 * idx.len() as f64;
+                count += idx.len();
+                pb.inc(1);
+                pb.set_message(format!("epoch {}/{epochs} loss {:.5}", epoch + 1, sum / count as f64));
+            }
+            let secs = t0.elapsed().as_secs_f64();
+            self.samples_trained += count;
+            self.train_seconds += secs;
+            let mean = sum / count.max(1) as f64;
+            self.history.push(LossPoint { phase: phase.to_string(), epoch: epoch + 1, loss: mean });
+            if self.quiet {
+                eprintln!("{phase}: epoch {}/{epochs} loss {mean:.6} ({:.0} samples/s)", epoch + 1, count as f64 / secs.max(1e-9));
+            }
+            after_epoch(self, epoch, mean)?;
+        }
+        pb.finish_and_clear();
+        Ok(())
+    }
+}
