@@ -1,1 +1,36 @@
-fn main() {}
+//! Convolution kernels on the CIFAR-10 LeNet's second conv layer
+//! (batch 200, 32 → 64 channels, 16×16 input, 5×5 kernel, pad 2, stride 1).
+//!
+//! Throughput is declared as `Elements(flops)`, so criterion's "Gelem/s" reads as GFLOP/s.
+//! All three kernels do the same 2·n·c_out·oh·ow·c_in·kh·kw multiply-adds.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use kernels::cpu::conv::{conv2d_backward_input, conv2d_backward_weight, conv2d_forward, Conv2dGeom};
+
+fn filled(len: usize, seed: u32) -> Vec<f32> {
+    (0..len).map(|i| ((i as u32).wrapping_mul(2_654_435_761).wrapping_add(seed) >> 8) as f32 / (1u32 << 24) as f32 - 0.5).collect()
+}
+
+fn conv(c: &mut Criterion) {
+    let g = Conv2dGeom { n: 200, c_in: 32, h: 16, w: 16, c_out: 64, kh: 5, kw: 5, stride: 1, pad: 2 };
+    let flops = 2 * g.n * g.c_out * g.oh() * g.ow() * g.c_in * g.kh * g.kw;
+    let (x, w, dy) = (filled(g.x_len(), 1), filled(g.w_len(), 2), filled(g.y_len(), 3));
+    let (mut y, mut dx, mut dw) = (vec![0.0; g.y_len()], vec![0.0; g.x_len()], vec![0.0; g.w_len()]);
+
+    let mut group = c.benchmark_group("lenet_cifar_conv2");
+    group.sample_size(10).measurement_time(Duration::from_secs(3)).throughput(Throughput::Elements(flops as u64));
+    group.bench_function("conv2d_forward", |b| b.iter(|| conv2d_forward(&g, black_box(&x), black_box(&w), &mut y)));
+    group.bench_function("conv2d_backward_input", |b| {
+        b.iter(|| conv2d_backward_input(&g, black_box(&dy), black_box(&w), &mut dx))
+    });
+    group.bench_function("conv2d_backward_weight", |b| {
+        b.iter(|| conv2d_backward_weight(&g, black_box(&x), black_box(&dy), &mut dw))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, conv);
+criterion_main!(benches);

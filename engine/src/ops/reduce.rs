@@ -13,6 +13,9 @@ impl Tensor {
             if a >= rank {
                 return Err(Error::invalid("sum", format!("axis {a} out of range for shape {:?}", self.dims())));
             }
+            if reduce[a] {
+                return Err(Error::invalid("sum", format!("axis {a} named twice")));
+            }
             reduce[a] = true;
         }
         let kept: Vec<usize> = self.dims().iter().zip(&reduce).map(|(&d, &r)| if r { 1 } else { d }).collect();

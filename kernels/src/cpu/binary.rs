@@ -57,7 +57,7 @@ pub fn broadcast_strides(inp: &[usize], out: &[usize]) -> Vec<usize> {
 
 /// `y = a ∘ b` where `a`, `b` broadcast to `out_shape`.
 pub fn binary_forward(op: Binary, a: &[f32], a_shape: &[usize], b: &[f32], b_shape: &[usize], out_shape: &[usize], y: &mut [f32]) {
-    if a_shape == b_shape {
+    if a_shape == b_shape && a_shape == out_shape {
         for_chunks_mut(y, |off, out| {
             let (a, b) = (&a[off..off + out.len()], &b[off..off + out.len()]);
             for ((o, &u), &v) in out.iter_mut().zip(a).zip(b) {

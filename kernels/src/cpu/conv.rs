@@ -2,6 +2,41 @@
 //! Transposed convolution needs no kernels of its own: its forward is `conv2d_backward_input`,
 //! its input gradient is `conv2d_forward` and its weight gradient is `conv2d_backward_weight`
 //! with the roles of input and output swapped (the engine composes them).
+//!
+//! # Transposed convolution, spelled out
+//! PyTorch's `conv_transpose2d(x_t, w_t, stride s, padding p, output_padding op)` takes
+//! `x_t: n × c_in_t × h_t × w_t` and `w_t: c_in_t × c_out_t × k × k` and produces
+//! `y_t: n × c_out_t × H × W` with `H = (h_t − 1)·s − 2p + k + op` (likewise `W`), `op < s`.
+//! It is the adjoint of the convolution with geometry
+//! `Conv2dGeom { n, c_in: c_out_t, h: H, w: W, c_out: c_in_t, kh: k, kw: k, stride: s, pad: p }`,
+//! whose weight `c_out × c_in × k × k` is `w_t` as stored (no transpose or flip needed) and whose
+//! output size is `h_t` again (`⌊(H + 2p − k)/s⌋ + 1 = h_t` because `op < s`). Hence:
+//! - forward: `y_t = conv2d_backward_input(geom, dy = x_t, w = w_t)`;
+//! - input gradient: `dx_t = conv2d_forward(geom, x = dy_t, w = w_t)`;
+//! - weight gradient: `dw_t = conv2d_backward_weight(geom, x = dy_t, dy = x_t)`.
+//!
+//! With `op > 0`, `H + 2p − k` is not divisible by `s`: the last `op` rows (columns) of the
+//! conv's input are covered by no window or only by some. `conv2d_backward_input` gives every
+//! input cell exactly the sum of the windows that cover it (zero when none does), which is what
+//! PyTorch's `output_padding` rows hold.
+
+use rayon::prelude::*;
+
+use crate::cpu::gemm::{gemm, gemm_serial};
+
+/// A GEMM with `gemm`'s signature.
+type Gemm = fn(bool, bool, usize, usize, usize, f32, &[f32], &[f32], f32, &mut [f32]);
+
+/// The GEMM to call inside a parallel loop of `tasks` iterations: `gemm_serial` when the loop
+/// alone keeps every thread busy, else the parallel `gemm` (so batch-1 inference still uses all
+/// cores). Both are bit-identical, so the choice never changes a result.
+fn inner_gemm(tasks: usize) -> Gemm {
+    if tasks >= rayon::current_num_threads() {
+        gemm_serial
+    } else {
+        gemm
+    }
+}
 
 /// Shape of one convolution: input `n × c_in × h × w`, weight `c_out × c_in × kh × kw`,
 /// the same stride and zero padding on both axes.
@@ -35,22 +70,533 @@ impl Conv2dGeom {
     pub fn y_len(&self) -> usize {
         self.n * self.c_out * self.oh() * self.ow()
     }
+
+    /// Rows of the im2col matrix: `c_in·kh·kw` (the GEMM's inner dimension in the forward).
+    fn col_rows(&self) -> usize {
+        self.c_in * self.kh * self.kw
+    }
+    /// Output positions per sample-channel: `oh·ow` (the im2col matrix's columns).
+    fn positions(&self) -> usize {
+        self.oh() * self.ow()
+    }
+    /// A 1×1, stride-1, unpadded convolution's im2col matrix is the input itself.
+    fn is_pointwise(&self) -> bool {
+        self.kh == 1 && self.kw == 1 && self.stride == 1 && self.pad == 0
+    }
+
+    fn check(&self, what: &str, x: usize, w: usize, y: usize) {
+        assert!(self.stride >= 1, "{what}: stride must be ≥ 1 in {self:?}");
+        assert!(
+            self.h + 2 * self.pad >= self.kh && self.w + 2 * self.pad >= self.kw,
+            "{what}: kernel larger than the padded input in {self:?}"
+        );
+        assert!(
+            x == self.x_len() && w == self.w_len() && y == self.y_len(),
+            "{what}: slice lengths (x {x}, w {w}, y {y}) do not match {self:?} \
+             (x {}, w {}, y {})",
+            self.x_len(),
+            self.w_len(),
+            self.y_len()
+        );
+    }
+}
+
+/// Output indices `o` (along one axis) whose tap `t` lands inside the input, i.e.
+/// `0 ≤ o·s + t − pad < len`, as the half-open range `lo..hi` (clamped to `0..out`).
+fn valid_range(t: usize, pad: usize, s: usize, len: usize, out: usize) -> (usize, usize) {
+    let lo = if t >= pad { 0 } else { (pad - t).div_ceil(s) };
+    let hi = if len + pad > t { (len + pad - t).div_ceil(s) } else { 0 };
+    let hi = hi.min(out);
+    (lo.min(hi), hi)
+}
+
+/// Fills `col` (`c_in·kh·kw × oh·ow`, row `(ci·kh + a)·kw + b`) with the receptive fields of one
+/// sample `x` (`c_in × h × w`); taps that fall in the padding become zeros.
+fn im2col(g: &Conv2dGeom, x: &[f32], col: &mut [f32]) {
+    let (h, w, s, pad) = (g.h, g.w, g.stride, g.pad);
+    let (oh, ow) = (g.oh(), g.ow());
+    let mut rows = col.chunks_exact_mut(oh * ow);
+    for plane in x.chunks_exact(h * w).take(g.c_in) {
+        for a in 0..g.kh {
+            let (oy_lo, oy_hi) = valid_range(a, pad, s, h, oh);
+            for b in 0..g.kw {
+                let row = rows.next().expect("im2col: col too short");
+                let (ox_lo, ox_hi) = valid_range(b, pad, s, w, ow);
+                if oy_lo == oy_hi || ox_lo == ox_hi {
+                    // The tap reads only padding (and `ox_lo + b − pad` may underflow).
+                    row.fill(0.0);
+                    continue;
+                }
+                row[..oy_lo * ow].fill(0.0);
+                row[oy_hi * ow..].fill(0.0);
+                if s == 1 && ow == w {
+                    // "Same" convolution: source and destination rows have the same stride, so
+                    // the whole tap is one contiguous copy. Cells past a row's valid columns
+                    // pick up the neighbouring row's values and are zeroed after. (Per-row
+                    // copies of 16 floats spent more time in call overhead than the GEMM.)
+                    let (start, end) = (oy_lo * ow + ox_lo, (oy_hi - 1) * ow + ox_hi);
+                    let src = (oy_lo + a - pad) * w + ox_lo + b - pad;
+                    row[start..end].copy_from_slice(&plane[src..src + (end - start)]);
+                    // The cells from one row's last valid column to the next row's first.
+                    for oy in oy_lo..oy_hi - 1 {
+                        row[oy * ow + ox_hi..(oy + 1) * ow + ox_lo].fill(0.0);
+                    }
+                    row[oy_lo * ow..start].fill(0.0);
+                    row[end..oy_hi * ow].fill(0.0);
+                    continue;
+                }
+                for oy in oy_lo..oy_hi {
+                    let src = &plane[(oy * s + a - pad) * w..][..w];
+                    let out = &mut row[oy * ow..][..ow];
+                    out[..ox_lo].fill(0.0);
+                    out[ox_hi..].fill(0.0);
+                    if s == 1 {
+                        out[ox_lo..ox_hi].copy_from_slice(&src[ox_lo + b - pad..ox_hi + b - pad]);
+                    } else {
+                        for (ox, o) in (ox_lo..ox_hi).zip(&mut out[ox_lo..ox_hi]) {
+                            *o = src[ox * s + b - pad];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The adjoint of `im2col`: overwrites `x` (`c_in × h × w`) with the sum, for every cell, of the
+/// `col` entries that were copied from it. Cells no window covers get zero.
+fn col2im(g: &Conv2dGeom, col: &[f32], x: &mut [f32]) {
+    let (h, w, s, pad) = (g.h, g.w, g.stride, g.pad);
+    let (oh, ow) = (g.oh(), g.ow());
+    x.fill(0.0);
+    let mut rows = col.chunks_exact(oh * ow);
+    for plane in x.chunks_exact_mut(h * w).take(g.c_in) {
+        for a in 0..g.kh {
+            let (oy_lo, oy_hi) = valid_range(a, pad, s, h, oh);
+            for b in 0..g.kw {
+                let row = rows.next().expect("col2im: col too short");
+                let (ox_lo, ox_hi) = valid_range(b, pad, s, w, ow);
+                if ox_lo == ox_hi {
+                    continue; // this tap reads only padding (and `ox_lo + b − pad` may underflow)
+                }
+                for oy in oy_lo..oy_hi {
+                    let dst = &mut plane[(oy * s + a - pad) * w..][..w];
+                    let src = &row[oy * ow..][ox_lo..ox_hi];
+                    if s == 1 {
+                        for (d, v) in dst[ox_lo + b - pad..ox_hi + b - pad].iter_mut().zip(src) {
+                            *d += v;
+                        }
+                    } else {
+                        for (ox, v) in (ox_lo..ox_hi).zip(src) {
+                            dst[ox * s + b - pad] += v;
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// `y = conv2d(x, w)`; `y` is `n × c_out × oh × ow`, overwritten.
 pub fn conv2d_forward(g: &Conv2dGeom, x: &[f32], w: &[f32], y: &mut [f32]) {
-    let _ = (g, x, w, y);
-    todo!("conv helper")
+    g.check("conv2d_forward", x.len(), w.len(), y.len());
+    let (k, p) = (g.col_rows(), g.positions());
+    let (xs, ys) = (g.c_in * g.h * g.w, g.c_out * p);
+    if ys == 0 {
+        return;
+    }
+    // Per sample: y_n (c_out × P) = W (c_out × K) · col_n (K × P).
+    // One im2col buffer per rayon job, reused across the samples that job runs.
+    let gemm = inner_gemm(g.n);
+    y.par_chunks_mut(ys).enumerate().for_each_init(
+        || if g.is_pointwise() { Vec::new() } else { vec![0.0f32; k * p] },
+        |col, (i, y_n)| {
+            let x_n = &x[i * xs..(i + 1) * xs];
+            let col: &[f32] = if g.is_pointwise() {
+                x_n
+            } else {
+                im2col(g, x_n, col);
+                col
+            };
+            gemm(false, false, g.c_out, p, k, 1.0, w, col, 0.0, y_n);
+        },
+    );
 }
 
 /// `dx = ∂L/∂x` from `dy`; overwritten.
 pub fn conv2d_backward_input(g: &Conv2dGeom, dy: &[f32], w: &[f32], dx: &mut [f32]) {
-    let _ = (g, dy, w, dx);
-    todo!("conv helper")
+    g.check("conv2d_backward_input", dx.len(), w.len(), dy.len());
+    let (k, p) = (g.col_rows(), g.positions());
+    let (xs, ys) = (g.c_in * g.h * g.w, g.c_out * p);
+    if xs == 0 {
+        return;
+    }
+    // Per sample: dcol (K × P) = Wᵀ (K × c_out) · dy_n (c_out × P), then col2im scatters it back.
+    let gemm = inner_gemm(g.n);
+    dx.par_chunks_mut(xs).enumerate().for_each_init(
+        || if g.is_pointwise() { Vec::new() } else { vec![0.0f32; k * p] },
+        |dcol, (i, dx_n)| {
+            let dy_n = &dy[i * ys..(i + 1) * ys];
+            if g.is_pointwise() {
+                gemm(true, false, k, p, g.c_out, 1.0, w, dy_n, 0.0, dx_n);
+            } else {
+                gemm(true, false, k, p, g.c_out, 1.0, w, dy_n, 0.0, dcol);
+                col2im(g, dcol, dx_n);
+            }
+        },
+    );
 }
+
+/// At most this many partial weight gradients are summed. The batch is cut into that many
+/// contiguous chunks (a function of `n` alone, never of the thread count), each chunk is summed
+/// sample by sample in order, and the chunks are added in order: the result is bit-for-bit the
+/// same on any number of threads. 16 keeps 2–16 cores busy while the partials stay small
+/// (16 scratch copies of `dw`).
+const DW_MAX_PARTIALS: usize = 16;
 
 /// `dw = ∂L/∂w` from `x` and `dy`, summed over the batch; overwritten.
 pub fn conv2d_backward_weight(g: &Conv2dGeom, x: &[f32], dy: &[f32], dw: &mut [f32]) {
-    let _ = (g, x, dy, dw);
-    todo!("conv helper")
+    g.check("conv2d_backward_weight", x.len(), dw.len(), dy.len());
+    let (k, p) = (g.col_rows(), g.positions());
+    let (xs, ys, wl) = (g.c_in * g.h * g.w, g.c_out * p, g.w_len());
+    if wl == 0 {
+        return;
+    }
+    if g.n == 0 {
+        dw.fill(0.0);
+        return;
+    }
+    let chunk = g.n.div_ceil(g.n.min(DW_MAX_PARTIALS));
+    let n_chunks = g.n.div_ceil(chunk);
+    // Each chunk accumulates dwᵀ (K × c_out) += col_n (K × P) · dy_nᵀ (P × c_out): with col as
+    // the untransposed A operand the GEMM packs it along its rows, measured cheaper than
+    // dw += dy_n · col_nᵀ, which packs col transposed.
+    let mut partials = vec![0.0f32; n_chunks * wl];
+    let gemm = inner_gemm(n_chunks);
+    partials.par_chunks_mut(wl).enumerate().for_each_init(
+        || if g.is_pointwise() { Vec::new() } else { vec![0.0f32; k * p] },
+        |col, (c, part)| {
+            for (j, i) in (c * chunk..((c + 1) * chunk).min(g.n)).enumerate() {
+                let x_n = &x[i * xs..(i + 1) * xs];
+                let col: &[f32] = if g.is_pointwise() {
+                    x_n
+                } else {
+                    im2col(g, x_n, col);
+                    col
+                };
+                let beta = if j == 0 { 0.0 } else { 1.0 };
+                gemm(false, true, k, g.c_out, p, 1.0, col, &dy[i * ys..(i + 1) * ys], beta, part);
+            }
+        },
+    );
+    // dw[co, r] = Σ_chunks dwᵀ_chunk[r, co], the chunks added in order.
+    let partials = &partials;
+    dw.par_chunks_mut(k).enumerate().for_each(|(co, dw_row)| {
+        for (r, d) in dw_row.iter_mut().enumerate() {
+            let mut acc = partials[r * g.c_out + co];
+            for part in partials.chunks_exact(wl).skip(1) {
+                acc += part[r * g.c_out + co];
+            }
+            *d = acc;
+        }
+    });
+}
+
+/// Plain-loop forward, the reference `conv2d_forward` is checked against.
+pub fn conv2d_forward_reference(g: &Conv2dGeom, x: &[f32], w: &[f32], y: &mut [f32]) {
+    g.check("conv2d_forward_reference", x.len(), w.len(), y.len());
+    let (oh, ow) = (g.oh(), g.ow());
+    for n in 0..g.n {
+        for co in 0..g.c_out {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let mut acc = 0.0f32;
+                    for ci in 0..g.c_in {
+                        for a in 0..g.kh {
+                            for b in 0..g.kw {
+                                let iy = (oy * g.stride + a) as isize - g.pad as isize;
+                                let ix = (ox * g.stride + b) as isize - g.pad as isize;
+                                if iy < 0 || ix < 0 || iy >= g.h as isize || ix >= g.w as isize {
+                                    continue;
+                                }
+                                let (iy, ix) = (iy as usize, ix as usize);
+                                acc += x[((n * g.c_in + ci) * g.h + iy) * g.w + ix]
+                                    * w[((co * g.c_in + ci) * g.kh + a) * g.kw + b];
+                            }
+                        }
+                    }
+                    y[((n * g.c_out + co) * oh + oy) * ow + ox] = acc;
+                }
+            }
+        }
+    }
+}
+
+/// Plain-loop input gradient: every `dy` entry is scattered back through the weights onto the
+/// input cells its window read. Cells no window covers get zero.
+pub fn conv2d_backward_input_reference(g: &Conv2dGeom, dy: &[f32], w: &[f32], dx: &mut [f32]) {
+    g.check("conv2d_backward_input_reference", dx.len(), w.len(), dy.len());
+    let (oh, ow) = (g.oh(), g.ow());
+    dx.fill(0.0);
+    for n in 0..g.n {
+        for co in 0..g.c_out {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let d = dy[((n * g.c_out + co) * oh + oy) * ow + ox];
+                    for ci in 0..g.c_in {
+                        for a in 0..g.kh {
+                            for b in 0..g.kw {
+                                let iy = (oy * g.stride + a) as isize - g.pad as isize;
+                                let ix = (ox * g.stride + b) as isize - g.pad as isize;
+                                if iy < 0 || ix < 0 || iy >= g.h as isize || ix >= g.w as isize {
+                                    continue;
+                                }
+                                let (iy, ix) = (iy as usize, ix as usize);
+                                dx[((n * g.c_in + ci) * g.h + iy) * g.w + ix] +=
+                                    d * w[((co * g.c_in + ci) * g.kh + a) * g.kw + b];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Plain-loop weight gradient, summed over the batch.
+pub fn conv2d_backward_weight_reference(g: &Conv2dGeom, x: &[f32], dy: &[f32], dw: &mut [f32]) {
+    g.check("conv2d_backward_weight_reference", x.len(), dw.len(), dy.len());
+    let (oh, ow) = (g.oh(), g.ow());
+    for co in 0..g.c_out {
+        for ci in 0..g.c_in {
+            for a in 0..g.kh {
+                for b in 0..g.kw {
+                    let mut acc = 0.0f32;
+                    for n in 0..g.n {
+                        for oy in 0..oh {
+                            for ox in 0..ow {
+                                let iy = (oy * g.stride + a) as isize - g.pad as isize;
+                                let ix = (ox * g.stride + b) as isize - g.pad as isize;
+                                if iy < 0 || ix < 0 || iy >= g.h as isize || ix >= g.w as isize {
+                                    continue;
+                                }
+                                let (iy, ix) = (iy as usize, ix as usize);
+                                acc += x[((n * g.c_in + ci) * g.h + iy) * g.w + ix]
+                                    * dy[((n * g.c_out + co) * oh + oy) * ow + ox];
+                            }
+                        }
+                    }
+                    dw[((co * g.c_in + ci) * g.kh + a) * g.kw + b] = acc;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// SplitMix64 → values uniform in ±[0.1, 1): random and never zero.
+    fn values(seed: u64, len: usize) -> Vec<f32> {
+        let mut s = seed;
+        (0..len)
+            .map(|_| {
+                s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
+                let mut z = s;
+                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                z ^= z >> 31;
+                let u = (z >> 40) as f32 / (1u64 << 24) as f32; // [0, 1)
+                let mag = 0.1 + 0.9 * u;
+                if z & 1 == 0 {
+                    mag
+                } else {
+                    -mag
+                }
+            })
+            .collect()
+    }
+
+    fn abs(v: &[f32]) -> Vec<f32> {
+        v.iter().map(|a| a.abs()).collect()
+    }
+
+    /// Tolerance: `|fast − ref| ≤ 1e-5 · Σ|terms|`, where `Σ|terms|` is the same reduction run on
+    /// absolute values (`scale`), so cancellation cannot make the bound vacuous or too strict.
+    /// f32 summation of ≤ 250 terms errs by far less. NaN (an unwritten element) always fails.
+    fn assert_close(what: &str, fast: &[f32], reference: &[f32], scale: &[f32]) {
+        assert_eq!(fast.len(), reference.len());
+        for (i, ((f, r), s)) in fast.iter().zip(reference).zip(scale).enumerate() {
+            let tol = 1e-5 * s + 1e-30;
+            assert!((f - r).abs() <= tol, "{what}[{i}]: fast {f} vs reference {r} (tol {tol})");
+        }
+    }
+
+    fn geom() -> impl Strategy<Value = Conv2dGeom> {
+        (1usize..=3, 1usize..=7, 1usize..=7, 1usize..=5, 1usize..=5, 1usize..=3, 0usize..=2)
+            .prop_flat_map(|(n, c_in, c_out, kh, kw, stride, pad)| {
+                let min_h = kh.saturating_sub(2 * pad).max(1);
+                let min_w = kw.saturating_sub(2 * pad).max(1);
+                (min_h..min_h + 9, min_w..min_w + 9).prop_map(move |(h, w)| Conv2dGeom {
+                    n,
+                    c_in,
+                    h,
+                    w,
+                    c_out,
+                    kh,
+                    kw,
+                    stride,
+                    pad,
+                })
+            })
+    }
+
+    fn check_all(g: &Conv2dGeom, seed: u64) {
+        let x = values(seed, g.x_len());
+        let w = values(seed ^ 1, g.w_len());
+        let dy = values(seed ^ 2, g.y_len());
+
+        let (mut y, mut y_ref, mut y_abs) =
+            (vec![f32::NAN; g.y_len()], vec![0.0; g.y_len()], vec![0.0; g.y_len()]);
+        conv2d_forward(g, &x, &w, &mut y);
+        conv2d_forward_reference(g, &x, &w, &mut y_ref);
+        conv2d_forward_reference(g, &abs(&x), &abs(&w), &mut y_abs);
+        assert_close("y", &y, &y_ref, &y_abs);
+
+        let (mut dx, mut dx_ref, mut dx_abs) =
+            (vec![f32::NAN; g.x_len()], vec![f32::NAN; g.x_len()], vec![f32::NAN; g.x_len()]);
+        conv2d_backward_input(g, &dy, &w, &mut dx);
+        conv2d_backward_input_reference(g, &dy, &w, &mut dx_ref);
+        conv2d_backward_input_reference(g, &abs(&dy), &abs(&w), &mut dx_abs);
+        assert_close("dx", &dx, &dx_ref, &dx_abs);
+
+        let (mut dw, mut dw_ref, mut dw_abs) =
+            (vec![f32::NAN; g.w_len()], vec![f32::NAN; g.w_len()], vec![f32::NAN; g.w_len()]);
+        conv2d_backward_weight(g, &x, &dy, &mut dw);
+        conv2d_backward_weight_reference(g, &x, &dy, &mut dw_ref);
+        conv2d_backward_weight_reference(g, &abs(&x), &abs(&dy), &mut dw_abs);
+        assert_close("dw", &dw, &dw_ref, &dw_abs);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn fast_matches_reference(g in geom(), seed in any::<u64>()) {
+            check_all(&g, seed);
+        }
+    }
+
+    #[test]
+    fn larger_batches_use_several_partials() {
+        // n above DW_MAX_PARTIALS and not a multiple of the chunk: uneven last chunk.
+        for n in [17, 33, 40] {
+            let g = Conv2dGeom { n, c_in: 3, h: 7, w: 6, c_out: 4, kh: 3, kw: 3, stride: 2, pad: 1 };
+            check_all(&g, n as u64);
+        }
+        let g = Conv2dGeom { n: 19, c_in: 5, h: 4, w: 3, c_out: 2, kh: 1, kw: 1, stride: 1, pad: 0 };
+        check_all(&g, 7);
+    }
+
+    #[test]
+    fn taps_that_only_see_padding() {
+        // w = 1 with pad 2: taps b = 0, 1, 3, 4 never touch the input (found by proptest).
+        for (h, w, kh, kw, stride, pad) in [(1, 1, 1, 5, 1, 2), (1, 1, 5, 5, 3, 2), (2, 1, 3, 5, 2, 2), (1, 3, 5, 1, 1, 2)] {
+            let g = Conv2dGeom { n: 2, c_in: 2, h, w, c_out: 3, kh, kw, stride, pad };
+            check_all(&g, 3);
+        }
+    }
+
+    #[test]
+    fn hand_computed_example() {
+        // x = [[1,2,3],[4,5,6],[7,8,9]], w = [[1,0],[0,-1]], pad 1, stride 2 → 2×2 output:
+        // windows start at (-1,-1), (-1,1), (1,-1), (1,1).
+        let g = Conv2dGeom { n: 1, c_in: 1, h: 3, w: 3, c_out: 1, kh: 2, kw: 2, stride: 2, pad: 1 };
+        let x: Vec<f32> = (1..=9).map(|v| v as f32).collect();
+        let w = [1.0, 0.0, 0.0, -1.0];
+        let expect = [-1.0, -3.0, -7.0, 5.0 - 9.0];
+        let mut y = [f32::NAN; 4];
+        conv2d_forward_reference(&g, &x, &w, &mut y);
+        assert_eq!(y, expect);
+        conv2d_forward(&g, &x, &w, &mut y);
+        assert_eq!(y, expect);
+    }
+
+    /// `⟨conv(x, w), dy⟩ = ⟨x, dx⟩ = ⟨w, dw⟩`: the backward references are the adjoints of the
+    /// forward one.
+    #[test]
+    fn references_are_adjoint() {
+        let g = Conv2dGeom { n: 2, c_in: 3, h: 8, w: 7, c_out: 4, kh: 3, kw: 2, stride: 3, pad: 1 };
+        let (x, w, dy) = (values(1, g.x_len()), values(2, g.w_len()), values(3, g.y_len()));
+        let mut y = vec![0.0; g.y_len()];
+        let mut dx = vec![0.0; g.x_len()];
+        let mut dw = vec![0.0; g.w_len()];
+        conv2d_forward_reference(&g, &x, &w, &mut y);
+        conv2d_backward_input_reference(&g, &dy, &w, &mut dx);
+        conv2d_backward_weight_reference(&g, &x, &dy, &mut dw);
+        let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(a, b)| *a as f64 * *b as f64).sum::<f64>();
+        let (a, b, c) = (dot(&y, &dy), dot(&x, &dx), dot(&w, &dw));
+        assert!((a - b).abs() < 1e-4 * a.abs().max(1.0), "{a} vs {b}");
+        assert!((a - c).abs() < 1e-4 * a.abs().max(1.0), "{a} vs {c}");
+    }
+
+    /// PyTorch's `conv_transpose2d` by its definition (scatter each input cell through the
+    /// kernel), with `output_padding`, against `conv2d_backward_input` as the module doc maps it.
+    #[test]
+    fn transposed_conv_via_backward_input() {
+        for (h_t, w_t, k, s, p, op) in
+            [(3, 4, 3, 2, 1, 1), (4, 3, 5, 3, 2, 2), (2, 2, 2, 2, 0, 1), (3, 3, 3, 1, 1, 0), (5, 2, 4, 3, 0, 1)]
+        {
+            let (n, ci_t, co_t) = (2, 3, 2);
+            let (hh, ww) = ((h_t - 1) * s + k + op - 2 * p, (w_t - 1) * s + k + op - 2 * p);
+            let x_t = values(11, n * ci_t * h_t * w_t);
+            let w_t_ = values(12, ci_t * co_t * k * k);
+            let mut y_def = vec![0.0f32; n * co_t * hh * ww];
+            for b in 0..n {
+                for ci in 0..ci_t {
+                    for i in 0..h_t {
+                        for j in 0..w_t {
+                            for co in 0..co_t {
+                                for a in 0..k {
+                                    for c in 0..k {
+                                        let (oy, ox) = ((i * s + a) as isize - p as isize, (j * s + c) as isize - p as isize);
+                                        if oy < 0 || ox < 0 || oy >= hh as isize || ox >= ww as isize {
+                                            continue;
+                                        }
+                                        y_def[((b * co_t + co) * hh + oy as usize) * ww + ox as usize] += x_t
+                                            [((b * ci_t + ci) * h_t + i) * w_t + j]
+                                            * w_t_[((ci * co_t + co) * k + a) * k + c];
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            let g = Conv2dGeom { n, c_in: co_t, h: hh, w: ww, c_out: ci_t, kh: k, kw: k, stride: s, pad: p };
+            assert_eq!((g.oh(), g.ow()), (h_t, w_t));
+            let mut y = vec![f32::NAN; g.x_len()];
+            conv2d_backward_input(&g, &x_t, &w_t_, &mut y);
+            let scale = vec![30.0; y.len()];
+            assert_close("conv_transpose2d", &y, &y_def, &scale);
+        }
+    }
+
+    #[test]
+    fn weight_gradient_is_thread_count_independent() {
+        let g = Conv2dGeom { n: 37, c_in: 6, h: 11, w: 9, c_out: 5, kh: 3, kw: 5, stride: 1, pad: 2 };
+        let (x, dy) = (values(5, g.x_len()), values(6, g.y_len()));
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| {
+                let mut dw = vec![f32::NAN; g.w_len()];
+                conv2d_backward_weight(&g, &x, &dy, &mut dw);
+                dw
+            })
+        };
+        let (one, two, three) = (run(1), run(2), run(3));
+        assert!(one.iter().zip(&two).all(|(a, b)| a.to_bits() == b.to_bits()));
+        assert!(one.iter().zip(&three).all(|(a, b)| a.to_bits() == b.to_bits()));
+    }
 }

@@ -1,0 +1,670 @@
+//! Dense matrix multiply, the workhorse behind linear layers and (through im2col) convolutions.
+//!
+//! # The fast path (GotoBLAS / BLIS blocking)
+//! For each block of `NC` columns of `op(B)` and each slice of `KC` steps of `k`:
+//! 1. pack `op(B)[kc × nc]` into `NR`-wide micro-panels (shared by all tasks, packed in parallel);
+//! 2. split `m × nc` into a grid of tiles; each task packs its rows of `op(A)[mc × kc]` into
+//!    `MR`-tall micro-panels (a thread-local buffer that stays in L2) and, for every B
+//!    micro-panel (which stays in L1 while it is reused) and every A micro-panel, runs the
+//!    register-blocked micro-kernel on one `MR × NR` tile of C.
+//!
+//! The micro-kernel (`microkernel_*.rs`) is picked once per call from what the CPU supports.
+//! Packing turns all four transpose combinations into the same unit-stride kernel input, and
+//! zero-pads edge panels so edge tiles run the same kernel into a scratch tile.
+//!
+//! # Determinism
+//! Each element of C is summed over `k` in a fixed order: `KC`-long partial sums, in order, each
+//! accumulated by one micro-kernel call. `KC` depends on nothing but the constant below and the
+//! tiles never split `k`, so the result is bit-identical for any thread count or schedule
+//! (and between [`gemm`] and [`gemm_serial`]). It may differ in the last bits between SIMD levels.
+
+mod pack;
+
+mod microkernel_scalar;
+#[cfg(target_arch = "x86_64")]
+mod microkernel_avx2;
+#[cfg(target_arch = "x86_64")]
+mod microkernel_avx512;
+#[cfg(target_arch = "aarch64")]
+mod microkernel_neon;
+
+use std::ops::Range;
+
+use rayon::prelude::*;
+
+use pack::{pack_a, pack_b, with_buffer, Slot, Strided};
+
+/// Steps of `k` per packed block. A B micro-panel is `KC·NR` floats (32 KiB with the AVX-512
+/// kernel), which must stay in the 48 KiB L1 while A micro-panels stream past it.
+const KC: usize = 256;
+/// Columns of `op(B)` packed at once. Large, so A is packed as few times as possible; a packed B
+/// block (`KC·NC` floats, 4 MiB) lives in L3 and is read once per task.
+const NC: usize = 4096;
+/// Most rows of `op(A)` one task packs: `MC·KC` floats (256 KiB) stay in the 1.25 MiB L2 while
+/// every B micro-panel of the tile is multiplied with them.
+const MC: usize = 256;
+/// Below this many flops (`2·m·n·k`) one thread does the whole product: waking the pool costs
+/// tens of microseconds, as much as the product itself (the LeNet's per-sample convolution GEMMs,
+/// ≈ 2.5 MFLOP, stay serial).
+const PARALLEL_MIN_FLOPS: usize = 8 << 20;
+/// Tiles per thread in a parallel product: more than one, so a thread slowed by other work on
+/// the machine is balanced by stealing, few enough that each tile still reuses its packed A.
+const TILES_PER_THREAD: usize = 4;
+
+/// `MR × NR` register-blocked kernel: `C = alpha · (Apanel · Bpanel) + beta · C` over `kc` steps.
+trait MicroKernel {
+    /// Rows of C per tile (the width of an A micro-panel).
+    const MR: usize;
+    /// Columns of C per tile (the width of a B micro-panel).
+    const NR: usize;
+
+    /// # Safety
+    /// `a` holds `kc·MR` and `b` holds `kc·NR` packed floats; `c` is a writable `MR × NR` tile
+    /// with row stride `ldc`; the CPU supports the kernel's instructions. With `beta == 0`, C is
+    /// not read.
+    unsafe fn run(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, alpha: f32, beta: f32);
+
+    /// Pack `rows ≤ width` rows of `kc` contiguous floats, row `r` at `src[r·rs ..]`, into the
+    /// k-major panel `dst[..kc·width]` (a transpose), zero-filling rows `rows .. width`.
+    /// SIMD levels override the portable loops with in-register transposes.
+    ///
+    /// # Safety
+    /// The CPU supports the kernel's instructions.
+    unsafe fn pack_transposed(src: &[f32], rs: usize, rows: usize, kc: usize, width: usize, dst: &mut [f32]) {
+        pack::pack_transposed_portable(src, rs, rows, kc, width, dst)
+    }
+}
+
+/// A micro-kernel family; [`Level::detect`] picks the best one the CPU runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Level {
+    Scalar,
+    Avx2,
+    Avx512,
+    Neon,
+}
+
+impl Level {
+    fn detect() -> Level {
+        [Level::Avx512, Level::Avx2, Level::Neon].into_iter().find(|l| l.is_supported()).unwrap_or(Level::Scalar)
+    }
+
+    fn is_supported(self) -> bool {
+        match self {
+            Level::Scalar => true,
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx2 => is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"),
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx512 => is_x86_feature_detected!("avx512f"),
+            #[cfg(target_arch = "aarch64")]
+            Level::Neon => std::arch::is_aarch64_feature_detected!("neon"),
+            #[allow(unreachable_patterns)]
+            _ => false,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Level::Scalar => "scalar",
+            Level::Avx2 => "avx2+fma",
+            Level::Avx512 => "avx512",
+            Level::Neon => "neon",
+        }
+    }
+}
+
+/// The SIMD micro-kernel [`gemm`] uses on this CPU: "avx512", "avx2+fma", "neon" or "scalar".
+pub fn simd_level() -> &'static str {
+    Level::detect().name()
+}
+
+/// `C = alpha · op(A) · op(B) + beta · C`, all row-major and contiguous.
+///
+/// `op(A)` is `m × k`: `A` is stored `m × k` when `ta` is false, `k × m` when true.
+/// `op(B)` is `k × n`: `B` is stored `k × n` when `tb` is false, `n × k` when true.
+/// With `beta == 0` the old contents of `C` are ignored (they may be NaN).
+///
+/// Large products run on the rayon pool; the result does not depend on its size.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm(
+    ta: bool,
+    tb: bool,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f32,
+    a: &[f32],
+    b: &[f32],
+    beta: f32,
+    c: &mut [f32],
+) {
+    gemm_at(Level::detect(), true, ta, tb, m, n, k, alpha, a, b, beta, c)
+}
+
+/// [`gemm`] on the calling thread only, for callers that already parallelise (e.g. over a batch).
+/// Bit-identical to [`gemm`].
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_serial(
+    ta: bool,
+    tb: bool,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f32,
+    a: &[f32],
+    b: &[f32],
+    beta: f32,
+    c: &mut [f32],
+) {
+    gemm_at(Level::detect(), false, ta, tb, m, n, k, alpha, a, b, beta, c)
+}
+
+/// [`gemm`] with a chosen micro-kernel `level` (tests force each one) and `allow_parallel`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gemm_at(
+    level: Level,
+    allow_parallel: bool,
+    ta: bool,
+    tb: bool,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f32,
+    a: &[f32],
+    b: &[f32],
+    beta: f32,
+    c: &mut [f32],
+) {
+    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n, "gemm: slice too short");
+    // Soundness of the `unsafe` kernels below rests on this.
+    assert!(level.is_supported(), "gemm: {} kernel not supported on this CPU", level.name());
+    if m == 0 || n == 0 {
+        return;
+    }
+    let c = &mut c[..m * n];
+    if k == 0 {
+        // An empty sum: only the beta term is left.
+        c.iter_mut().for_each(|x| *x = if beta == 0.0 { 0.0 } else { beta * *x });
+        return;
+    }
+    // Element (r, p) of a panel: r indexes rows of op(A) / columns of op(B), p indexes k.
+    let av = if ta { Strided { src: a, rs: 1, cs: m } } else { Strided { src: a, rs: k, cs: 1 } };
+    let bv = if tb { Strided { src: b, rs: k, cs: 1 } } else { Strided { src: b, rs: 1, cs: n } };
+    let threads = if allow_parallel && 2 * m * n * k >= PARALLEL_MIN_FLOPS { rayon::current_num_threads() } else { 1 };
+    let p = Problem { m, n, k, alpha, beta, a: av, b: bv, threads };
+    match level {
+        Level::Scalar => p.run::<microkernel_scalar::Scalar>(c),
+        #[cfg(target_arch = "x86_64")]
+        Level::Avx2 => p.run::<microkernel_avx2::Avx2>(c),
+        #[cfg(target_arch = "x86_64")]
+        Level::Avx512 => p.run::<microkernel_avx512::Avx512>(c),
+        #[cfg(target_arch = "aarch64")]
+        Level::Neon => p.run::<microkernel_neon::Neon>(c),
+        #[allow(unreachable_patterns)]
+        _ => unreachable!("is_supported() is false for other targets' levels"),
+    }
+}
+
+/// One call's operands, in the strided-panel view the packers read.
+struct Problem<'a> {
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f32,
+    beta: f32,
+    a: Strided<'a>,
+    b: Strided<'a>,
+    /// 1: run on the calling thread; more: split the tiles over the rayon pool.
+    threads: usize,
+}
+
+/// C's base pointer, shared by tasks that write disjoint tiles of it.
+#[derive(Clone, Copy)]
+struct SharedC(*mut f32);
+// SAFETY: tasks only write through it to the disjoint tiles the grid gives them.
+unsafe impl Send for SharedC {}
+unsafe impl Sync for SharedC {}
+
+impl SharedC {
+    // A method, so closures capture the whole (Sync) struct rather than the raw-pointer field.
+    fn ptr(self) -> *mut f32 {
+        self.0
+    }
+}
+
+impl Problem<'_> {
+    fn run<K: MicroKernel>(&self, c: &mut [f32]) {
+        let (mr, nr) = (K::MR, K::NR);
+        let m_panels = self.m.div_ceil(mr);
+        let c = SharedC(c.as_mut_ptr());
+        with_buffer(Slot::B, |b_buf| {
+            let tune = |name: &str, d: usize| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
+            let (kc_max, nc_max, mc_max) = (tune("GEMM_KC", KC), tune("GEMM_NC", NC), tune("GEMM_MC", MC));
+            let tpt = tune("GEMM_TPT", TILES_PER_THREAD);
+            for jc in (0..self.n).step_by(nc_max) {
+                let nc = nc_max.min(self.n - jc);
+                let n_panels = nc.div_ceil(nr);
+                let grid = Grid::new(m_panels, n_panels, (mc_max / mr).max(1), self.threads, tpt);
+                for pc in (0..self.k).step_by(kc_max) {
+                    let kc = kc_max.min(self.k - pc);
+                    // Later k-blocks add to what the earlier ones stored.
+                    let beta = if pc == 0 { self.beta } else { 1.0 };
+
+                    let b_pack = b_buf.slice_mut(n_panels * kc * nr);
+                    if self.threads > 1 {
+                        let per_job = n_panels.div_ceil(2 * self.threads);
+                        b_pack.par_chunks_mut(per_job * kc * nr).enumerate().for_each(|(i, chunk)| {
+                            pack_b::<K>(self.b, jc, jc + nc, i * per_job, pc, kc, chunk)
+                        });
+                    } else {
+                        pack_b::<K>(self.b, jc, jc + nc, 0, pc, kc, b_pack);
+                    }
+                    let b_pack = &*b_pack;
+
+                    let tile = |t: usize| {
+                        let (rows, cols) = grid.tile(t);
+                        self.tile::<K>(rows, cols, jc, pc, kc, beta, b_pack, c);
+                    };
+                    if self.threads > 1 {
+                        (0..grid.len()).into_par_iter().for_each(tile);
+                    } else {
+                        (0..grid.len()).for_each(tile);
+                    }
+                }
+            }
+        });
+    }
+
+    /// Multiply A panels `rows` by B panels `cols` (of the block at column `jc`) over steps
+    /// `pc .. pc + kc`, into C.
+    #[allow(clippy::too_many_arguments)]
+    fn tile<K: MicroKernel>(
+        &self,
+        rows: Range<usize>,
+        cols: Range<usize>,
+        jc: usize,
+        pc: usize,
+        kc: usize,
+        beta: f32,
+        b_pack: &[f32],
+        c: SharedC,
+    ) {
+        let (mr, nr) = (K::MR, K::NR);
+        with_buffer(Slot::A, |a_buf| {
+            let a_pack = a_buf.slice_mut(rows.len() * kc * mr);
+            pack_a::<K>(self.a, self.m, rows.start, pc, kc, a_pack);
+            let one = |ip: usize, jp: usize| {
+                let b_panel = &b_pack[jp * kc * nr..][..kc * nr];
+                let col = jc + jp * nr;
+                let a_panel = &a_pack[(ip - rows.start) * kc * mr..][..kc * mr];
+                    let row = ip * mr;
+                    let shape = (mr.min(self.m - row), nr.min(self.n - col));
+                    // SAFETY: the panels hold kc·MR and kc·NR floats; the tile at (row, col),
+                    // clipped to `shape`, lies inside C (m × n) and belongs to this task alone.
+                    unsafe {
+                        micro_tile::<K>(kc, a_panel, b_panel, c.ptr().add(row * self.n + col), self.n, shape, self.alpha, beta)
+                    };
+            };
+            if std::env::var("GEMM_ORDER").is_ok() {
+                for ip in rows.clone() { for jp in cols.clone() { one(ip, jp) } }
+            } else {
+                for jp in cols.clone() { for ip in rows.clone() { one(ip, jp) } }
+            }
+        });
+    }
+}
+
+/// One micro-kernel call on the `shape.0 × shape.1` tile at `c`. Edge tiles (smaller than
+/// `MR × NR`) go through a scratch tile, so the kernels only ever handle full tiles.
+///
+/// # Safety
+/// As [`MicroKernel::run`], except that only the `shape` part of the tile at `c` must be valid.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+unsafe fn micro_tile<K: MicroKernel>(
+    kc: usize,
+    a: &[f32],
+    b: &[f32],
+    c: *mut f32,
+    ldc: usize,
+    shape: (usize, usize),
+    alpha: f32,
+    beta: f32,
+) {
+    let (rows, cols) = shape;
+    if rows == K::MR && cols == K::NR {
+        unsafe { K::run(kc, a.as_ptr(), b.as_ptr(), c, ldc, alpha, beta) };
+        return;
+    }
+    const MAX_TILE: usize = 14 * 32;
+    debug_assert!(K::MR * K::NR <= MAX_TILE);
+    let mut scratch = [0.0f32; MAX_TILE];
+    for i in 0..rows {
+        for j in 0..cols {
+            // The kernel reads C only when beta != 0; NaN poison never reaches scratch.
+            scratch[i * K::NR + j] = if beta == 0.0 { 0.0 } else { unsafe { *c.add(i * ldc + j) } };
+        }
+    }
+    unsafe { K::run(kc, a.as_ptr(), b.as_ptr(), scratch.as_mut_ptr(), K::NR, alpha, beta) };
+    for i in 0..rows {
+        for j in 0..cols {
+            unsafe { *c.add(i * ldc + j) = scratch[i * K::NR + j] };
+        }
+    }
+}
+
+/// How one `m_panels × n_panels` block of C is split into tiles, one task each.
+struct Grid {
+    m_panels: usize,
+    n_panels: usize,
+    /// Tiles along m and along n.
+    mb: usize,
+    nb: usize,
+}
+
+impl Grid {
+    fn new(m_panels: usize, n_panels: usize, max_tile_m_panels: usize, threads: usize, tpt: usize) -> Grid {
+        let want = if threads > 1 { tpt * threads } else { 1 };
+        // Split m first: each tile packs its own A rows, so splitting n would pack them again.
+        // Only when m has too few panels to feed the threads is n split too.
+        let mb = m_panels.div_ceil(max_tile_m_panels).max(want.min(m_panels));
+        let nb = want.div_ceil(mb).clamp(1, n_panels);
+        Grid { m_panels, n_panels, mb, nb }
+    }
+
+    fn len(&self) -> usize {
+        self.mb * self.nb
+    }
+
+    /// Panels of A and of B covered by tile `t`.
+    fn tile(&self, t: usize) -> (Range<usize>, Range<usize>) {
+        (even_part(self.m_panels, self.mb, t / self.nb), even_part(self.n_panels, self.nb, t % self.nb))
+    }
+}
+
+/// Part `i` of `0..total` cut into `parts` ranges whose lengths differ by at most one.
+fn even_part(total: usize, parts: usize, i: usize) -> Range<usize> {
+    let (base, extra) = (total / parts, total % parts);
+    let start = i * base + i.min(extra);
+    start..start + base + usize::from(i < extra)
+}
+
+/// The plain triple loop every fast path is checked against.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_reference(
+    ta: bool,
+    tb: bool,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f32,
+    a: &[f32],
+    b: &[f32],
+    beta: f32,
+    c: &mut [f32],
+) {
+    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n, "gemm: slice too short");
+    for i in 0..m {
+        for j in 0..n {
+            let mut acc = 0.0f32;
+            for p in 0..k {
+                let av = if ta { a[p * m + i] } else { a[i * k + p] };
+                let bv = if tb { b[j * k + p] } else { b[p * n + j] };
+                acc += av * bv;
+            }
+            let old = if beta == 0.0 { 0.0 } else { beta * c[i * n + j] };
+            c[i * n + j] = alpha * acc + old;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Levels this CPU can run, so every micro-kernel is exercised on the test machine.
+    fn levels() -> Vec<Level> {
+        [Level::Scalar, Level::Avx2, Level::Avx512, Level::Neon].into_iter().filter(|l| l.is_supported()).collect()
+    }
+
+    /// Deterministic values in [-1, 1) (splitmix64), so failures reproduce without a rand crate.
+    fn values(len: usize, seed: u64) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(1);
+        (0..len)
+            .map(|_| {
+                s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
+                let mut z = s;
+                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                z ^= z >> 31;
+                (z >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+            })
+            .collect()
+    }
+
+    /// Run the fast path at `level` and the reference on the same inputs; compare within a bound
+    /// on the rounding error of a length-k dot product of values in [-1, 1).
+    #[allow(clippy::too_many_arguments)]
+    fn check(level: Level, parallel: bool, ta: bool, tb: bool, m: usize, n: usize, k: usize, alpha: f32, beta: f32) {
+        let seed = (m * 1_000_003 + n * 1009 + k) as u64;
+        let a = values(m * k, seed);
+        let b = values(k * n, seed + 1);
+        let c0 = if beta == 0.0 { vec![f32::NAN; m * n] } else { values(m * n, seed + 2) };
+        let mut want = c0.clone();
+        gemm_reference(ta, tb, m, n, k, alpha, &a, &b, beta, &mut want);
+        let mut got = c0;
+        gemm_at(level, parallel, ta, tb, m, n, k, alpha, &a, &b, beta, &mut got);
+        let tol = 4.0 * f32::EPSILON * (k as f32 + 2.0) * (alpha.abs() + beta.abs() + 1.0);
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert!(
+                (g - w).abs() <= tol,
+                "{level:?} parallel={parallel} ta={ta} tb={tb} m={m} n={n} k={k} alpha={alpha} beta={beta}: \
+                 C[{}, {}] = {g}, reference {w}",
+                i / n,
+                i % n
+            );
+        }
+    }
+
+    const TRANSPOSES: [(bool, bool); 4] = [(false, false), (false, true), (true, false), (true, true)];
+
+    #[test]
+    fn every_level_matches_reference_on_edge_sizes() {
+        // Each size 1..=70 in turn on m, n and k, crossing every kernel's MR and NR multiples.
+        for level in levels() {
+            for (ta, tb) in TRANSPOSES {
+                for s in 1..=70 {
+                    check(level, false, ta, tb, s, 19, 7, 1.0, 0.0);
+                    check(level, false, ta, tb, 13, s, 33, -0.5, 1.0);
+                    check(level, false, ta, tb, 31, 17, s, 2.0, 0.3);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_level_matches_reference_across_blocks() {
+        // k > KC (two k-blocks, beta applied once), n > NC (two column blocks), and products big
+        // enough for the parallel path.
+        for level in levels() {
+            for (ta, tb) in TRANSPOSES {
+                check(level, false, ta, tb, 9, 40, 2 * KC + 3, 1.0, 0.0);
+                check(level, false, ta, tb, 5, NC + 37, 3, 0.7, -1.5);
+                check(level, true, ta, tb, 150, 170, KC + 90, 1.0, 0.0);
+                check(level, true, ta, tb, 3, 900, 2 * KC + 1, -1.0, 1.0);
+            }
+        }
+    }
+
+    #[test]
+    fn engine_shapes_match_reference() {
+        // The CIFAR LeNet's convolution GEMMs (forward, input gradient, weight gradient) and a
+        // linear layer.
+        for (ta, tb, m, n, k) in
+            [(false, false, 200, 32, 196), (false, false, 64, 256, 800), (true, false, 800, 256, 64), (false, true, 64, 800, 256), (false, true, 3, 5, 2)]
+        {
+            for parallel in [false, true] {
+                check(Level::detect(), parallel, ta, tb, m, n, k, 1.0, 0.0);
+            }
+        }
+    }
+
+    #[test]
+    fn empty_dimensions() {
+        for level in levels() {
+            // k = 0: only beta · C is left, and beta = 0 clears NaN.
+            let mut c = vec![f32::NAN; 6];
+            gemm_at(level, true, false, false, 2, 3, 0, 1.0, &[], &[], 0.0, &mut c);
+            assert_eq!(c, vec![0.0; 6]);
+            let mut c = vec![1.0, -2.0];
+            gemm_at(level, true, true, true, 1, 2, 0, 1.0, &[], &[], 3.0, &mut c);
+            assert_eq!(c, vec![3.0, -6.0]);
+            // m = 0 or n = 0: nothing to write.
+            gemm_at(level, true, false, false, 0, 3, 4, 1.0, &[], &[0.0; 12], 0.0, &mut []);
+            gemm_at(level, true, false, false, 3, 0, 4, 1.0, &[0.0; 12], &[], 0.0, &mut []);
+        }
+    }
+
+    #[test]
+    fn result_does_not_depend_on_thread_count() {
+        let (m, n, k) = (301, 517, 3 * KC + 11);
+        let a = values(m * k, 1);
+        let b = values(k * n, 2);
+        let run = |threads: usize, ta: bool, tb: bool| {
+            let mut c = vec![f32::NAN; m * n];
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| gemm(ta, tb, m, n, k, 1.0, &a, &b, 0.0, &mut c));
+            c
+        };
+        for (ta, tb) in TRANSPOSES {
+            let one = run(1, ta, tb);
+            let mut serial = vec![0.0; m * n];
+            gemm_serial(ta, tb, m, n, k, 1.0, &a, &b, 0.0, &mut serial);
+            assert!(one.iter().zip(&serial).all(|(x, y)| x.to_bits() == y.to_bits()), "gemm vs gemm_serial");
+            for threads in [2, 3] {
+                let many = run(threads, ta, tb);
+                assert!(one.iter().zip(&many).all(|(x, y)| x.to_bits() == y.to_bits()), "1 vs {threads} threads");
+            }
+        }
+    }
+
+    #[test]
+    fn simd_level_names_a_known_kernel() {
+        assert!(["avx512", "avx2+fma", "neon", "scalar"].contains(&simd_level()));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        #[test]
+        fn random_shapes_match_reference(
+            m in 0usize..80, n in 0usize..80, k in 0usize..300,
+            ta: bool, tb: bool, parallel: bool, level_index in 0usize..4,
+            alpha in prop::sample::select(vec![1.0f32, -1.0, 0.5, 3.0]),
+            beta in prop::sample::select(vec![0.0f32, 1.0, -0.25]),
+        ) {
+            let levels = levels();
+            check(levels[level_index % levels.len()], parallel, ta, tb, m, n, k, alpha, beta);
+        }
+    }
+}
+#[cfg(test)]
+mod tmp_kernel_speed {
+    use super::*;
+    #[test]
+    #[ignore]
+    fn kernel_speed() {
+        type K = microkernel_avx512::Avx512;
+        let kc: usize = std::env::var("KC").ok().and_then(|v| v.parse().ok()).unwrap_or(256);
+        let a = vec![0.5f32; kc * K::MR];
+        let b = vec![0.25f32; kc * K::NR];
+        let mut c = vec![0.0f32; K::MR * K::NR];
+        let reps = 50_000_000 / kc;
+        for _ in 0..3 {
+            let cpu = || std::fs::read_to_string("/proc/thread-self/schedstat").unwrap().split_whitespace().next().unwrap().parse::<f64>().unwrap() * 1e-9;
+            let t = cpu();
+            for _ in 0..reps {
+                unsafe { K::run(kc, a.as_ptr(), b.as_ptr(), c.as_mut_ptr(), K::NR, 1.0, 1.0) };
+            }
+            let s = cpu() - t;
+            println!("kernel {:.1} GFLOP/s", 2.0 * (K::MR * K::NR * kc * reps) as f64 / s / 1e9);
+        }
+    }
+}
+#[cfg(test)]
+mod tmp_peak {
+    use std::arch::x86_64::*;
+    #[target_feature(enable = "avx512f")]
+    unsafe fn fma_loop(n: usize) -> f32 {
+        let mut acc = [_mm512_set1_ps(1.0); 24];
+        let x = std::hint::black_box(_mm512_set1_ps(0.999));
+        let y = std::hint::black_box(_mm512_set1_ps(0.001));
+        for _ in 0..n {
+            for a in acc.iter_mut() { *a = _mm512_fmadd_ps(*a, x, y); }
+        }
+        let mut s = _mm512_setzero_ps();
+        for a in acc { s = _mm512_add_ps(s, a); }
+        _mm512_reduce_add_ps(s)
+    }
+    #[test]
+    #[ignore]
+    fn peak() {
+        let cpu = || std::fs::read_to_string("/proc/thread-self/schedstat").unwrap().split_whitespace().next().unwrap().parse::<f64>().unwrap() * 1e-9;
+        for _ in 0..3 {
+            let n = 20_000_000;
+            let t = cpu();
+            let r = unsafe { fma_loop(n) };
+            let s = cpu() - t;
+            println!("peak {:.1} GFLOP/s ({r})", 2.0 * 16.0 * 24.0 * n as f64 / s / 1e9);
+        }
+    }
+}
+#[cfg(test)]
+mod tmp_variants {
+    use std::arch::x86_64::*;
+    #[target_feature(enable = "avx512f")]
+    unsafe fn kern<const MR: usize, const U: usize>(kc: usize, mut a: *const f32, mut b: *const f32, c: *mut f32, ldc: usize) {
+        let mut lo = [_mm512_setzero_ps(); MR];
+        let mut hi = [_mm512_setzero_ps(); MR];
+        for _ in 0..kc / U {
+            for _ in 0..U {
+                let b_lo = _mm512_loadu_ps(b);
+                let b_hi = _mm512_loadu_ps(b.add(16));
+                for i in 0..MR {
+                    let ai = _mm512_set1_ps(*a.add(i));
+                    lo[i] = _mm512_fmadd_ps(ai, b_lo, lo[i]);
+                    hi[i] = _mm512_fmadd_ps(ai, b_hi, hi[i]);
+                }
+                a = a.add(MR);
+                b = b.add(32);
+            }
+        }
+        for i in 0..MR {
+            let row = c.add(i * ldc);
+            _mm512_storeu_ps(row, _mm512_add_ps(lo[i], _mm512_loadu_ps(row)));
+            _mm512_storeu_ps(row.add(16), _mm512_add_ps(hi[i], _mm512_loadu_ps(row.add(16))));
+        }
+    }
+    fn time<const MR: usize, const U: usize>(kc: usize) -> f64 {
+        let mut ab = super::pack::PackBuffer::default();
+        let a = ab.slice_mut(kc * MR); a.fill(0.5);
+        let mut bb = super::pack::PackBuffer::default();
+        let b = bb.slice_mut(kc * 32); b.fill(0.25);
+        let mut c = vec![0.0f32; MR * 32];
+        let cpu = || std::fs::read_to_string("/proc/thread-self/schedstat").unwrap().split_whitespace().next().unwrap().parse::<f64>().unwrap() * 1e-9;
+        let reps = 30_000_000 / kc;
+        let t = cpu();
+        for _ in 0..reps { unsafe { kern::<MR, U>(kc, a.as_ptr(), b.as_ptr(), c.as_mut_ptr(), 32) } }
+        2.0 * (MR * 32 * kc * reps) as f64 / (cpu() - t) / 1e9
+    }
+    #[test]
+    #[ignore]
+    fn variants() {
+        for round in 0..3 {
+            for kc in [128, 256] {
+                println!("round {round} kc {kc}: 14x32 u1 {:.1} | 14x32 u4 {:.1} | 12x32 u1 {:.1} | 12x32 u4 {:.1} | 8x32 u4 {:.1}",
+                    time::<14, 1>(kc), time::<14, 4>(kc), time::<12, 1>(kc), time::<12, 4>(kc), time::<8, 4>(kc));
+            }
+        }
+    }
+}
