@@ -104,26 +104,53 @@ impl Unary {
     }
 }
 
+/// Runs `$body` with `$f` bound to a closure specialised for `op`, so each op gets its own
+/// tight loop the compiler can vectorise (a `match` per element would block that).
+macro_rules! with_unary {
+    ($op:expr, |$f:ident| $body:expr) => {
+        match $op {
+            Unary::Relu => { let $f = |x: f32| x.max(0.0); $body }
+            Unary::LeakyRelu(s) => { let $f = move |x: f32| if x > 0.0 { x } else { s * x }; $body }
+            Unary::Neg => { let $f = |x: f32| -x; $body }
+            Unary::Sqr => { let $f = |x: f32| x * x; $body }
+            Unary::Abs => { let $f = |x: f32| x.abs(); $body }
+            op => { let $f = move |x: f32| op.apply(x); $body }
+        }
+    };
+}
+
 /// `y = op(x)`.
 pub fn unary_forward(op: Unary, x: &[f32], y: &mut [f32]) {
     assert_eq!(x.len(), y.len(), "unary_forward: length mismatch");
-    for_chunks_mut(y, |off, out| {
+    with_unary!(op, |f| for_chunks_mut(y, |off, out| {
         let src = &x[off..off + out.len()];
         for (o, &v) in out.iter_mut().zip(src) {
-            *o = op.apply(v);
+            *o = f(v);
         }
-    });
+    }))
 }
 
 /// `dx = dy · op'(x)`, using the saved forward output `y`.
 pub fn unary_backward(op: Unary, x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32]) {
     assert!(x.len() == dx.len() && y.len() == dx.len() && dy.len() == dx.len());
-    for_chunks_mut(dx, |off, out| {
-        for (i, o) in out.iter_mut().enumerate() {
-            let j = off + i;
-            *o = dy[j] * op.derivative(x[j], y[j]);
+    match op {
+        // The piecewise-linear ones: a select per element, vectorised.
+        Unary::Relu | Unary::LeakyRelu(_) => {
+            let s = if let Unary::LeakyRelu(s) = op { s } else { 0.0 };
+            for_chunks_mut(dx, |off, out| {
+                let (x, dy) = (&x[off..off + out.len()], &dy[off..off + out.len()]);
+                for ((o, &xv), &g) in out.iter_mut().zip(x).zip(dy) {
+                    *o = if xv > 0.0 { g } else { s * g };
+                }
+            })
         }
-    });
+        _ => for_chunks_mut(dx, |off, out| {
+            for (i, o) in out.iter_mut().enumerate() {
+                let j = off + i;
+                *o = dy[j] * op.derivative(x[j], y[j]);
+            }
+        }),
+    }
 }
 
 /// `y = a·x + b` elementwise (scalar affine: scaling, shifting, negation by a constant).

@@ -1,9 +1,11 @@
 //! The papers' networks, chosen by input shape: 28×28×1 (MNIST, Fashion-MNIST), 32×32×3
 //! (CIFAR-10), or a flat feature vector (tabular data).
 
+mod dcgan;
 mod lenet;
 mod mlp;
 
+pub use dcgan::DcganGenerator28;
 pub use lenet::{CifarLeNet, CifarLeNetDecoder, MnistLeNet, MnistLeNetDecoder};
 pub use mlp::{Mlp, MlpDecoder};
 

@@ -668,3 +668,38 @@ mod tmp_variants {
         }
     }
 }
+#[cfg(test)]
+mod tmp_ws {
+    use super::*;
+    type K = microkernel_avx512::Avx512;
+    fn cpu() -> f64 { std::fs::read_to_string("/proc/thread-self/schedstat").unwrap().split_whitespace().next().unwrap().parse::<f64>().unwrap() * 1e-9 }
+    /// na A panels, nb B panels; order: ir inner (a_inner) or jr inner.
+    fn run(kc: usize, na: usize, nb: usize, a_inner: bool, ldc: usize) -> f64 {
+        let mut ab = pack::PackBuffer::default();
+        let a = ab.slice_mut(kc * K::MR * na); a.fill(0.5);
+        let mut bb = pack::PackBuffer::default();
+        let b = bb.slice_mut(kc * K::NR * nb); b.fill(0.25);
+        let mut c = vec![0.0f32; (na * K::MR) * ldc.max(nb * K::NR)];
+        let ldc = ldc.max(nb * K::NR);
+        let calls = 40_000_000 / kc / (na * nb) + 1;
+        let t = cpu();
+        for _ in 0..calls {
+            if a_inner {
+                for j in 0..nb { for i in 0..na { unsafe { K::run(kc, a[i*kc*K::MR..].as_ptr(), b[j*kc*K::NR..].as_ptr(), c[i*K::MR*ldc + j*K::NR..].as_mut_ptr(), ldc, 1.0, 1.0) } } }
+            } else {
+                for i in 0..na { for j in 0..nb { unsafe { K::run(kc, a[i*kc*K::MR..].as_ptr(), b[j*kc*K::NR..].as_ptr(), c[i*K::MR*ldc + j*K::NR..].as_mut_ptr(), ldc, 1.0, 1.0) } } }
+            }
+        }
+        2.0 * (K::MR * K::NR * kc * calls * na * nb) as f64 / (cpu() - t) / 1e9
+    }
+    #[test]
+    #[ignore]
+    fn working_sets() {
+        for _ in 0..2 {
+            for kc in [128, 256, 384] {
+                println!("kc {kc}: L1 only {:.1} | A-stream(9 A, 32 B, ir inner) {:.1} | B-stream(9 A, 32 B, jr inner) {:.1} | ir-inner ldc1024 {:.1} | jr-inner ldc1024 {:.1} | jr-inner 16B {:.1}",
+                    run(kc, 1, 1, true, 0), run(kc, 9, 32, true, 0), run(kc, 9, 32, false, 0), run(kc, 9, 32, true, 1024), run(kc, 9, 32, false, 1024), run(kc, 9, 16, false, 1024));
+            }
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! Every bad-input case of the data issue, through the `train` binary as a user meets it:
+//! `error: <file>: <what is wrong>` on stderr, exit status 2, no panic.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("oneclass-bad-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn idx_images(n: u32, rows: u32) -> Vec<u8> {
+    let mut v = vec![0, 0, 8, 3];
+    for d in [n, rows, rows] {
+        v.extend_from_slice(&d.to_be_bytes());
+    }
+    v.extend((0..n * rows * rows).map(|i| (i % 251) as u8));
+    v
+}
+
+fn idx_labels(labels: &[u8]) -> Vec<u8> {
+    let mut v = vec![0, 0, 8, 1];
+    v.extend_from_slice(&(labels.len() as u32).to_be_bytes());
+    v.extend_from_slice(labels);
+    v
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    // A stored (uncompressed) deflate stream inside a gzip wrapper: valid gzip, no dependency.
+    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];
+    let chunks: Vec<&[u8]> = bytes.chunks(65535).collect();
+    for (i, c) in chunks.iter().enumerate() {
+        out.push((i + 1 == chunks.len()) as u8);
+        let len = c.len() as u16;
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(c);
+    }
+    let crc = crc32(bytes);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    out
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= b as u32;
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+/// Writes an MNIST-layout folder: train/test images and labels (raw IDX), then lets `edit`
+/// spoil one file.
+fn mnist_dir(name: &str, edit: impl FnOnce(&Path)) -> PathBuf {
+    let d = dir(name);
+    let labels: Vec<u8> = (0..20).map(|i| (i % 10) as u8).collect();
+    for prefix in ["train", "t10k"] {
+        std::fs::write(d.join(format!("{prefix}-images-idx3-ubyte")), idx_images(20, 28)).unwrap();
+        std::fs::write(d.join(format!("{prefix}-labels-idx1-ubyte")), idx_labels(&labels)).unwrap();
+    }
+    edit(&d);
+    d
+}
+
+fn expect_error(args: &[&str], needle: &str) {
+    let o = Command::new(env!("CARGO_BIN_EXE_train"))
+        .args(["--method", "dsvdd", "--epochs", "1", "--pretrain-epochs", "0", "--quiet"])
+        .args(args)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+    assert!(err.contains("error: ") && err.contains(needle), "{args:?}: expected {needle:?} in {err}");
+    assert!(!err.contains("panicked"), "{args:?}: {err}");
+}
+
+#[test]
+fn broken_idx_folders_are_reported_with_the_file_at_fault() {
+    let ok = mnist_dir("ok", |_| {});
+    let o = Command::new(env!("CARGO_BIN_EXE_train"))
+        .args(["--method", "dcae", "--dataset", "mnist", "--data", ok.to_str().unwrap(), "--pretrain-epochs", "1", "--quiet"])
+        .args(["--out", ok.join("run").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "the well-formed folder must train: {}", String::from_utf8_lossy(&o.stderr));
+
+    let truncated = mnist_dir("truncated", |d| {
+        let p = d.join("train-images-idx3-ubyte");
+        let b = std::fs::read(&p).unwrap();
+        std::fs::write(&p, &b[..b.len() / 2]).unwrap();
+    });
+    expect_error(&["--dataset", "mnist", "--data", truncated.to_str().unwrap()], "train-images-idx3-ubyte");
+
+    let magic = mnist_dir("magic", |d| {
+        let p = d.join("t10k-labels-idx1-ubyte");
+        let mut b = std::fs::read(&p).unwrap();
+        b[0] = 0x42;
+        std::fs::write(&p, b).unwrap();
+    });
+    expect_error(&["--dataset", "mnist", "--data", magic.to_str().unwrap()], "t10k-labels-idx1-ubyte");
+
+    let mismatch = mnist_dir("mismatch", |d| {
+        std::fs::write(d.join("train-labels-idx1-ubyte"), idx_labels(&[1, 2, 3])).unwrap();
+    });
+    expect_error(&["--dataset", "mnist", "--data", mismatch.to_str().unwrap()], "train-labels-idx1-ubyte");
+
+    let out_of_range = mnist_dir("range", |d| {
+        let labels: Vec<u8> = (0..20).map(|i| if i == 7 { 200 } else { (i % 10) as u8 }).collect();
+        std::fs::write(d.join("train-labels-idx1-ubyte"), idx_labels(&labels)).unwrap();
+    });
+    expect_error(&["--dataset", "mnist", "--data", out_of_range.to_str().unwrap()], "train-labels-idx1-ubyte");
+
+    let gz = mnist_dir("gzip", |d| {
+        let p = d.join("train-images-idx3-ubyte");
+        let mut g = gzip(&std::fs::read(&p).unwrap());
+        std::fs::remove_file(&p).unwrap();
+        let n = g.len();
+        g[n - 6] ^= 0xff; // corrupt the CRC
+        std::fs::write(d.join("train-images-idx3-ubyte.gz"), g).unwrap();
+    });
+    expect_error(&["--dataset", "mnist", "--data", gz.to_str().unwrap()], "train-images-idx3-ubyte.gz");
+
+    let empty = mnist_dir("empty", |d| {
+        let labels: Vec<u8> = (0..20).map(|i| if i % 10 == 3 { 4 } else { (i % 10) as u8 }).collect();
+        std::fs::write(d.join("train-labels-idx1-ubyte"), idx_labels(&labels)).unwrap();
+    });
+    expect_error(&["--dataset", "mnist", "--data", empty.to_str().unwrap(), "--normal-class", "3"], "class 3");
+
+    expect_error(&["--dataset", "mnist", "--data", ok.to_str().unwrap(), "--normal-class", "11"], "11");
+    expect_error(&["--dataset", "mnist", "--data", "/nonexistent/mnist"], "/nonexistent/mnist");
+    for d in [ok, truncated, magic, mismatch, out_of_range, gz, empty] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
+
+#[test]
+fn broken_tabular_files_are_reported_with_the_file_at_fault() {
+    let d = dir("tabular");
+    let ragged = d.join("ragged.csv");
+    std::fs::write(&ragged, "a,b,label\n1,2,0\n3,0\n5,6,1\n").unwrap();
+    expect_error(&["--dataset", "csv", "--data", ragged.to_str().unwrap()], "ragged.csv");
+
+    let nan = d.join("nan.csv");
+    let mut f = std::fs::File::create(&nan).unwrap();
+    writeln!(f, "a,b,label").unwrap();
+    for i in 0..20 {
+        writeln!(f, "{},{},{}", if i == 4 { "nan".to_string() } else { i.to_string() }, i * 2, (i % 5 == 0) as u8).unwrap();
+    }
+    drop(f);
+    expect_error(&["--dataset", "csv", "--data", nan.to_str().unwrap()], "nan.csv");
+
+    let zip = d.join("corrupt.npz");
+    let mut bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/adbench/4_breastw.npz")).unwrap();
+    let mid = bytes.len() / 2;
+    for b in &mut bytes[mid..mid + 64] {
+        *b ^= 0x5a;
+    }
+    std::fs::write(&zip, bytes).unwrap();
+    expect_error(&["--dataset", "npz", "--data", zip.to_str().unwrap()], "corrupt.npz");
+
+    let not_zip = d.join("text.npz");
+    std::fs::write(&not_zip, "this is not a zip archive").unwrap();
+    expect_error(&["--dataset", "npz", "--data", not_zip.to_str().unwrap()], "text.npz");
+    let _ = std::fs::remove_dir_all(&d);
+}
