@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
-#[command(name = "train", version, about = "Train and evaluate a deep one-class classifier")]
+#[command(name = "train", version, about = "Train and evaluate a deep one-class classifier", args_override_self = true)]
 struct Args {
     /// dsvdd | dsvdd-soft | ocnn | ics | ganocc | minlgan | dcae
     #[arg(long, default_value = "dsvdd")]
