@@ -22,6 +22,16 @@ impl Rng {
         Rng { s: [splitmix64(&mut x), splitmix64(&mut x), splitmix64(&mut x), splitmix64(&mut x)], spare: None }
     }
 
+    /// The generator's full state, for checkpoints: four words and the cached normal (NaN if none).
+    pub fn state(&self) -> ([u64; 4], f32) {
+        (self.s, self.spare.unwrap_or(f32::NAN))
+    }
+
+    /// Restores what [`Rng::state`] returned, so a resumed run draws the same numbers.
+    pub fn from_state(s: [u64; 4], spare: f32) -> Rng {
+        Rng { s, spare: (!spare.is_nan()).then_some(spare) }
+    }
+
     /// An independent stream derived from this seed and a label (one per model, per phase…).
     pub fn fork(&mut self, label: u64) -> Rng {
         Rng::new(self.next_u64() ^ label.wrapping_mul(0x9E37_79B9_7F4A_7C15))

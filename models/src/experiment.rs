@@ -3,6 +3,7 @@
 //! weights, ROC curve, loss curve, the most normal and most anomalous test images — then, over
 //! several runs, a summary in the papers' table layout.
 
+use crate::checkpoint;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::methods::{build, Detector};
@@ -27,6 +28,8 @@ pub struct RunSpec {
     pub contamination: f64,
     pub out: PathBuf,
     pub quiet: bool,
+    /// Continue from `out/checkpoint.safetensors`; a run whose `results.json` exists is reused.
+    pub resume: bool,
 }
 
 /// What a finished run reports.
@@ -49,7 +52,21 @@ pub fn scaling_for(input: InputKind) -> Scaling {
     }
 }
 
-/// Splits, trains, scores and writes every output of one run into `spec.out`.
+/// A finished run's result, read back from its `results.json` (for `--resume`).
+pub fn finished_run(spec: &RunSpec) -> Option<RunResult> {
+    let text = std::fs::read_to_string(spec.out.join("results.json")).ok()?;
+    let json: Value = serde_json::from_str(&text).ok()?;
+    Some(RunResult {
+        normal_class: spec.normal_class,
+        seed: spec.seed,
+        auc_roc: json["auc_roc"].as_f64()?,
+        auc_pr: json["auc_pr"].as_f64().unwrap_or(f64::NAN),
+        json,
+    })
+}
+
+/// Splits, trains, scores and writes every output of one run into `spec.out`. The run is
+/// checkpointed after every epoch; with `spec.resume` it continues from its checkpoint.
 pub fn run_one(cfg: &Config, data: &Loaded, spec: &RunSpec) -> Result<RunResult> {
     let input = InputKind::from_shape(&data.train.shape).map_err(Error::config)?;
     let protocol = ProtocolConfig { seed: spec.seed, contamination: spec.contamination, scaling: scaling_for(input), ..Default::default() };
@@ -58,6 +75,13 @@ pub fn run_one(cfg: &Config, data: &Loaded, spec: &RunSpec) -> Result<RunResult>
 
     let mut detector = build(cfg, input, spec.seed, spec.device)?;
     let mut run = Run::new(spec.device, spec.seed, spec.quiet);
+    let ckpt = spec.out.join("checkpoint.safetensors");
+    if spec.resume && ckpt.is_file() {
+        let ck = checkpoint::load(&ckpt)?;
+        run.completed = ck.completed.clone();
+        run.resume = Some(ck);
+    }
+    run.checkpoint = Some(ckpt);
     let t0 = Instant::now();
     detector.fit(&sp.train, sp.holdout.as_ref(), &mut run)?;
     let train_seconds = t0.elapsed().as_secs_f64();

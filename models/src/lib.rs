@@ -2,6 +2,7 @@
 //! and `score` binaries that put them behind one command line.
 
 pub mod batch;
+pub mod checkpoint;
 pub mod config;
 pub mod error;
 pub mod experiment;

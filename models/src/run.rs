@@ -2,11 +2,14 @@
 //! history, throughput counters, and the NaN guard in the one training loop all methods use.
 
 use crate::batch::{batch, epoch_batches};
+use crate::checkpoint::{self, Checkpoint, Snapshot};
 use crate::error::{Error, Result};
+use crate::nn::Vars;
 use datasets::Dataset;
-use engine::optim::{MultiStepLr, Optimizer};
+use engine::optim::{Adam, MultiStepLr, Optimizer};
 use engine::{Device, Rng, Tensor};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::path::PathBuf;
 use std::time::Instant;
 
 /// One point of the loss curve: the mean training loss of an epoch of a phase.
@@ -26,11 +29,33 @@ pub struct Run {
     /// Samples pushed through a training step, and the seconds spent doing so.
     pub samples_trained: usize,
     pub train_seconds: f64,
+    /// Where a checkpoint is written after every epoch (none: no checkpoints).
+    pub checkpoint: Option<PathBuf>,
+    /// The checkpoint being resumed from, until its phase has been restored.
+    pub resume: Option<Checkpoint>,
+    /// Phases finished in this run (or before the checkpoint it resumed from).
+    pub completed: Vec<String>,
 }
 
 impl Run {
     pub fn new(device: Device, seed: u64, quiet: bool) -> Self {
-        Run { device, rng: Rng::new(seed), quiet, history: Vec::new(), samples_trained: 0, train_seconds: 0.0 }
+        Run {
+            device,
+            rng: Rng::new(seed),
+            quiet,
+            history: Vec::new(),
+            samples_trained: 0,
+            train_seconds: 0.0,
+            checkpoint: None,
+            resume: None,
+            completed: Vec::new(),
+        }
+    }
+
+    /// Whether a resumed run has already finished `phase` (the method then skips it and what
+    /// follows it up to the phase the checkpoint was taken in: that phase restores the state).
+    pub fn phase_done(&self, phase: &str) -> bool {
+        self.completed.iter().any(|p| p == phase)
     }
 
     pub fn samples_per_second(&self) -> f64 {
@@ -60,7 +85,9 @@ impl Run {
     /// The training loop every method uses: shuffled mini-batches, `loss_fn` builds the loss,
     /// one optimiser step per batch, the learning rate from `schedule` each epoch, `after_epoch`
     /// called with the epoch index and mean loss. A non-finite loss stops the run with an error
-    /// naming the phase, epoch and batch, before the optimiser can touch the weights.
+    /// naming the phase, epoch and batch, before the optimiser can touch the weights. After each
+    /// epoch the tensors of `vars`, the optimiser and the RNG are checkpointed; a run resumed in
+    /// this phase restores them and continues with the next epoch.
     #[allow(clippy::too_many_arguments)]
     pub fn train_epochs(
         &mut self,
@@ -68,7 +95,8 @@ impl Run {
         data: &Dataset,
         epochs: usize,
         batch_size: usize,
-        opt: &mut dyn Optimizer,
+        vars: &[&Vars],
+        opt: &mut Adam,
         schedule: &MultiStepLr,
         mut loss_fn: impl FnMut(&Tensor) -> engine::Result<Tensor>,
         mut after_epoch: impl FnMut(&mut Run, usize, f64) -> Result<()>,
@@ -76,9 +104,20 @@ impl Run {
         if data.is_empty() {
             return Err(Error::config(format!("{phase}: no training samples")));
         }
+        let mut start = 0;
+        if self.resume.as_ref().is_some_and(|c| c.phase == phase) {
+            let ck = self.resume.take().expect("checked");
+            let (history, samples, secs) = ck.restore(vars, opt, &mut self.rng)?;
+            (self.history, self.samples_trained, self.train_seconds) = (history, samples, secs);
+            start = ck.epochs_done.min(epochs);
+            if !self.quiet {
+                eprintln!("{phase}: resumed after epoch {start}/{epochs}");
+            }
+        }
         let per_epoch = data.len().div_ceil(batch_size.max(1)) as u64;
         let pb = self.bar(phase, per_epoch * epochs as u64);
-        for epoch in 0..epochs {
+        pb.set_position(per_epoch * start as u64);
+        for epoch in start..epochs {
             opt.set_lr(schedule.lr_at(epoch));
             let batches = epoch_batches(data.len(), batch_size, &mut self.rng);
             let (mut sum, mut count) = (0.0f64, 0usize);
@@ -108,8 +147,23 @@ impl Run {
                 eprintln!("{phase}: epoch {}/{epochs} loss {mean:.6} ({:.0} samples/s)", epoch + 1, count as f64 / secs.max(1e-9));
             }
             after_epoch(self, epoch, mean)?;
+            if let Some(path) = &self.checkpoint {
+                let snap = Snapshot {
+                    completed: &self.completed,
+                    phase,
+                    epochs_done: epoch + 1,
+                    vars,
+                    opt,
+                    rng: &self.rng,
+                    history: &self.history,
+                    samples_trained: self.samples_trained,
+                    train_seconds: self.train_seconds,
+                };
+                checkpoint::save(path, &snap)?;
+            }
         }
         pb.finish_and_clear();
+        self.completed.push(phase.to_string());
         Ok(())
     }
 }

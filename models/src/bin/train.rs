@@ -5,7 +5,7 @@ use clap::Parser;
 use datasets::{LabelColumn, Source};
 use engine::Device;
 use models::config::{Config, HiddenActivation, Preset, METHODS};
-use models::experiment::{run_one, write_summary, RunSpec};
+use models::experiment::{finished_run, run_one, write_summary, RunSpec};
 use models::nets::InputKind;
 use models::{Error, Result};
 use std::path::PathBuf;
@@ -125,9 +125,6 @@ fn main_inner(a: Args) -> Result<()> {
         return Err(Error::config(format!("--method {:?} is not one of {}", a.method, METHODS.join(", "))));
     }
     let dev = device(&a.device)?;
-    if a.resume {
-        return Err(Error::config("--resume: checkpointing is not available in this version yet"));
-    }
     if a.seeds == 0 {
         return Err(Error::config("--seeds must be at least 1"));
     }
@@ -157,6 +154,9 @@ fn main_inner(a: Args) -> Result<()> {
         PathBuf::from("runs").join(format!("{}-{}-{}-{}", a.method, dataset_tag, cls, seed))
     });
 
+    if a.resume && !base.is_dir() {
+        return Err(Error::file(&base, "--resume: no earlier run in this folder"));
+    }
     let mut results = Vec::new();
     for &class in &classes {
         for seed in a.seed..a.seed + a.seeds {
@@ -165,8 +165,20 @@ fn main_inner(a: Args) -> Result<()> {
             } else {
                 base.clone()
             };
-            let spec = RunSpec { dataset: dataset_tag.clone(), normal_class: class, seed, device: dev, contamination: a.contamination, out, quiet: a.quiet };
-            let r = run_one(&cfg, &data, &spec)?;
+            let spec = RunSpec {
+                dataset: dataset_tag.clone(),
+                normal_class: class,
+                seed,
+                device: dev,
+                contamination: a.contamination,
+                out,
+                quiet: a.quiet,
+                resume: a.resume,
+            };
+            let r = match finished_run(&spec).filter(|_| a.resume) {
+                Some(r) => r,
+                None => run_one(&cfg, &data, &spec)?,
+            };
             eprintln!("{} class {} seed {seed}: AUC-ROC {:.4} → {}", cfg.method, class.map(|c| c.to_string()).unwrap_or_else(|| "-".into()), r.auc_roc, spec.out.display());
             results.push(r);
         }

@@ -56,6 +56,7 @@ impl Autoencoder {
             data,
             cfg.pretrain_epochs,
             cfg.batch_size,
+            &[&self.vars],
             &mut opt,
             &schedule,
             |x| self.reconstruct(x, Mode::Train)?.mse(x)?.mul_scalar(d),

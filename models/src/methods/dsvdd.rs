@@ -22,27 +22,26 @@ pub struct DeepSvdd {
     rng: Rng,
     vars: Vars,
     encoder: Encoder,
-    /// The center c, fixed after initialisation (§3.3: learning c would collapse to c = φ(x) = 0).
-    c: Vec<f32>,
-    /// Soft-boundary radius R (0 for the one-class objective).
-    r: f32,
+    /// The center c (`1 × rep`), fixed after initialisation (§3.3: learning c would collapse to
+    /// c = φ(x) = 0). A buffer in `vars`, so checkpoints and saved models carry it.
+    c: Tensor,
+    /// Soft-boundary radius R (`[1]`, 0 for the one-class objective), also a buffer.
+    radius: Tensor,
 }
 
 impl DeepSvdd {
     pub fn new(cfg: Config, input: InputKind, soft: bool, seed: u64, device: Device) -> Result<Self> {
         let mut rng = Rng::new(seed);
         let vars = Vars::new();
-        let encoder = Encoder::new(&Scope::new(&vars, device).sub("encoder"), &mut rng, input)?;
-        let c = vec![0.0; encoder.rep_dim()];
-        Ok(DeepSvdd { cfg, input, soft, rng, vars, encoder, c, r: 0.0 })
+        let s = Scope::new(&vars, device);
+        let encoder = Encoder::new(&s.sub("encoder"), &mut rng, input)?;
+        let c = s.buffer("c", Tensor::zeros(&[1, encoder.rep_dim()], device));
+        let radius = s.buffer("R", Tensor::zeros(&[1], device));
+        Ok(DeepSvdd { cfg, input, soft, rng, vars, encoder, c, radius })
     }
 
     fn device(&self) -> Device {
         self.vars.params()[0].device()
-    }
-
-    fn center(&self) -> Result<Tensor> {
-        Ok(Tensor::from_vec(self.c.clone(), &[1, self.c.len()], self.device())?)
     }
 
     /// ‖φ(x) − c‖² per sample.
@@ -64,7 +63,7 @@ impl DeepSvdd {
             }
         }
         let eps = self.cfg.center_eps as f64;
-        self.c = c
+        let c: Vec<f32> = c
             .iter()
             .map(|&v| {
                 let v = v / n;
@@ -79,12 +78,16 @@ impl DeepSvdd {
                 }
             })
             .collect();
+        self.c.set_data(c)?;
         Ok(())
     }
 
     fn train_distances(&self, train: &Dataset) -> Result<Vec<f32>> {
-        let c = self.center()?;
-        Ok(no_grad(|| map_in_chunks(train, 500, self.device(), |b| Ok(self.distances(b, &c, Mode::Eval)?.to_vec())))?)
+        Ok(no_grad(|| map_in_chunks(train, 500, self.device(), |b| Ok(self.distances(b, &self.c, Mode::Eval)?.to_vec())))?)
+    }
+
+    fn r(&self) -> f32 {
+        self.radius.to_vec()[0]
     }
 }
 
@@ -101,24 +104,26 @@ pub fn radius_quantile(dist: &[f32], nu: f32) -> f32 {
 
 impl Detector for DeepSvdd {
     fn fit(&mut self, train: &Dataset, _holdout: Option<&Dataset>, run: &mut Run) -> Result<()> {
-        // 1. DCAE pretraining; φ starts from the trained encoder (§4.1).
-        if self.cfg.pretrain_epochs > 0 {
-            let ae = Autoencoder::new(self.input, &mut self.rng.fork(1), self.device())?;
-            ae.train(&self.cfg, train, run)?;
-            let copied = self.vars.copy_matching(&ae.vars, "encoder.")?;
-            if copied == 0 {
-                return Err(Error::config("pretrained encoder shares no tensors with the Deep SVDD network"));
+        // 1. DCAE pretraining; φ starts from the trained encoder (§4.1). 2. The center.
+        // (A run resumed in step 3 skips both: its checkpoint restores the weights and c.)
+        let ae_rng = &mut self.rng.fork(1);
+        if !run.phase_done("pretrain") {
+            if self.cfg.pretrain_epochs > 0 {
+                let ae = Autoencoder::new(self.input, ae_rng, self.device())?;
+                ae.train(&self.cfg, train, run)?;
+                let copied = self.vars.copy_matching(&ae.vars, "encoder.")?;
+                if copied == 0 {
+                    return Err(Error::config("pretrained encoder shares no tensors with the Deep SVDD network"));
+                }
             }
+            self.init_center(train)?;
         }
-        // 2. The center.
-        self.init_center(train)?;
         // 3. The objective, Adam with weight decay λ, two learning-rate phases.
-        let c = self.center()?;
+        let c = self.c.clone();
         let params = self.vars.params();
         let mut opt = Adam::new(params, AdamConfig { lr: self.cfg.lr, weight_decay: self.cfg.weight_decay, ..Default::default() });
         let schedule = MultiStepLr { base: self.cfg.lr, milestones: vec![self.cfg.lr_milestone], gamma: 0.1 };
         let (soft, nu, every) = (self.soft, self.cfg.nu, self.cfg.radius_every);
-        let r = std::cell::Cell::new(self.r);
         let phase = if soft { "dsvdd-soft" } else { "dsvdd" };
         let this = &*self;
         run.train_epochs(
@@ -126,12 +131,13 @@ impl Detector for DeepSvdd {
             train,
             this.cfg.epochs,
             this.cfg.batch_size,
+            &[&this.vars],
             &mut opt,
             &schedule,
             |x| {
                 let dist = this.distances(x, &c, Mode::Train)?;
                 if soft {
-                    let r2 = r.get() * r.get();
+                    let r2 = this.r() * this.r();
                     dist.add_scalar(-r2)?.relu()?.mean_all()?.mul_scalar(1.0 / nu)?.add_scalar(r2)
                 } else {
                     dist.mean_all()
@@ -141,19 +147,17 @@ impl Detector for DeepSvdd {
                 // Soft boundary: R by line search every k epochs = the (1 − ν)-quantile of the
                 // distances (§3.1), from the current network over all training data.
                 if soft && (epoch + 1) % every == 0 {
-                    r.set(radius_quantile(&this.train_distances(train)?, nu));
+                    this.radius.set_data(vec![radius_quantile(&this.train_distances(train)?, nu)])?;
                 }
                 Ok(())
             },
         )?;
-        self.r = r.get();
         Ok(())
     }
 
     fn score(&self, x: &Dataset) -> Result<Vec<f32>> {
-        let c = self.center()?;
-        let r2 = self.r * self.r;
-        let d = no_grad(|| map_in_chunks(x, 500, self.device(), |b| Ok(self.distances(b, &c, Mode::Eval)?.to_vec())))?;
+        let r2 = self.r() * self.r();
+        let d = no_grad(|| map_in_chunks(x, 500, self.device(), |b| Ok(self.distances(b, &self.c, Mode::Eval)?.to_vec())))?;
         Ok(if self.soft { d.iter().map(|v| v - r2).collect() } else { d })
     }
 
@@ -163,8 +167,8 @@ impl Detector for DeepSvdd {
 
     fn state(&self) -> BTreeMap<String, String> {
         let mut m = BTreeMap::new();
-        m.insert("c".into(), floats_to_string(&self.c));
-        m.insert("R".into(), self.r.to_string());
+        m.insert("c".into(), floats_to_string(&self.c.to_vec()));
+        m.insert("R".into(), self.r().to_string());
         m
     }
 
@@ -173,8 +177,8 @@ impl Detector for DeepSvdd {
         if c.len() != self.encoder.rep_dim() {
             return Err(Error::config(format!("saved center has {} coordinates, the network {}", c.len(), self.encoder.rep_dim())));
         }
-        self.c = c;
-        self.r = state_value(state, "R")?;
+        self.c.set_data(c)?;
+        self.radius.set_data(vec![state_value(state, "R")?])?;
         Ok(())
     }
 }

@@ -25,7 +25,8 @@ pub struct OcNn {
     encoder: Encoder,
     v: Linear,
     w: Linear,
-    r: f32,
+    /// The threshold r (`[1]`), a buffer so checkpoints and saved models carry it.
+    r: Tensor,
 }
 
 impl OcNn {
@@ -36,7 +37,8 @@ impl OcNn {
         let encoder = Encoder::new(&s.sub("encoder"), &mut rng, input)?;
         let v = Linear::new(&s.sub("ocnn.V"), &mut rng, encoder.rep_dim(), cfg.ocnn_hidden)?;
         let w = Linear::new(&s.sub("ocnn.w"), &mut rng, cfg.ocnn_hidden, 1)?;
-        Ok(OcNn { cfg, input, rng, vars, encoder, v, w, r: 0.1 })
+        let r = s.buffer("r", Tensor::full(0.1, &[1], device));
+        Ok(OcNn { cfg, input, rng, vars, encoder, v, w, r })
     }
 
     fn device(&self) -> Device {
@@ -72,8 +74,9 @@ pub fn nu_quantile(y: &[f32], nu: f32) -> f32 {
 
 impl Detector for OcNn {
     fn fit(&mut self, train: &Dataset, _holdout: Option<&Dataset>, run: &mut Run) -> Result<()> {
-        if self.cfg.pretrain_epochs > 0 {
-            let ae = Autoencoder::new(self.input, &mut self.rng.fork(1), self.device())?;
+        let ae_rng = &mut self.rng.fork(1);
+        if self.cfg.pretrain_epochs > 0 && !run.phase_done("pretrain") {
+            let ae = Autoencoder::new(self.input, ae_rng, self.device())?;
             ae.train(&self.cfg, train, run)?;
             self.vars.copy_matching(&ae.vars, "encoder.")?;
         }
@@ -83,33 +86,33 @@ impl Detector for OcNn {
         );
         let schedule = MultiStepLr { base: self.cfg.lr, milestones: vec![self.cfg.lr_milestone], gamma: 0.1 };
         let nu = self.cfg.nu;
-        let r = std::cell::Cell::new(self.r);
         let this = &*self;
         run.train_epochs(
             "ocnn",
             train,
             this.cfg.epochs,
             this.cfg.batch_size,
+            &[&this.vars],
             &mut opt,
             &schedule,
             |x| {
                 let y = this.output(x, Mode::Train)?;
                 let reg = this.w.weight.sqr()?.sum_all()?.add(&this.v.weight.sqr()?.sum_all()?)?.mul_scalar(0.5)?;
-                let rv = r.get();
+                let rv = this.r.to_vec()[0];
                 let hinge = y.neg()?.add_scalar(rv)?.relu()?.mean_all()?.mul_scalar(1.0 / nu)?;
                 reg.add(&hinge)?.add_scalar(-rv)
             },
             |_, _, _| {
-                r.set(nu_quantile(&this.outputs(train)?, nu));
+                this.r.set_data(vec![nu_quantile(&this.outputs(train)?, nu)])?;
                 Ok(())
             },
         )?;
-        self.r = r.get();
         Ok(())
     }
 
     fn score(&self, x: &Dataset) -> Result<Vec<f32>> {
-        Ok(self.outputs(x)?.iter().map(|y| self.r - y).collect())
+        let r = self.r.to_vec()[0];
+        Ok(self.outputs(x)?.iter().map(|y| r - y).collect())
     }
 
     fn vars(&self) -> &Vars {
@@ -117,11 +120,11 @@ impl Detector for OcNn {
     }
 
     fn state(&self) -> BTreeMap<String, String> {
-        BTreeMap::from([("r".to_string(), self.r.to_string())])
+        BTreeMap::from([("r".to_string(), self.r.to_vec()[0].to_string())])
     }
 
     fn set_state(&mut self, state: &BTreeMap<String, String>) -> Result<()> {
-        self.r = state_value(state, "r")?;
+        self.r.set_data(vec![state_value(state, "r")?])?;
         Ok(())
     }
 }
