@@ -22,6 +22,7 @@ pub mod error;
 pub mod init;
 pub mod ops;
 pub mod optim;
+pub(crate) mod pool;
 pub mod rng;
 pub mod safetensors;
 pub mod shape;

@@ -1,7 +1,9 @@
 //! Optimisers over parameter tensors (leaves with `requires_grad`), and learning-rate milestones.
 
 use crate::{Device, Result, Storage, Tensor};
+use crate::device::gpu_err;
 use kernels::cpu::optim::{adam_step, sgd_step};
+use kernels::gpu as gk;
 
 pub trait Optimizer {
     /// Applies one update from the gradients the parameters hold; parameters without a
@@ -41,10 +43,16 @@ pub struct Adam {
     pub config: AdamConfig,
 }
 
+/// Zeros beside `p`, on its device (panics if the GPU cannot allocate them).
 fn zeros_like(p: &Tensor) -> Storage {
     match p.device() {
         Device::Cpu => Storage::Cpu(vec![0.0; p.numel()]),
+        Device::Gpu => Storage::zeros(p.numel(), Device::Gpu).unwrap_or_else(|e| panic!("optimiser state: {e}")),
     }
+}
+
+fn device_mismatch(op: &'static str, p: &Tensor, g: &Storage) -> crate::Error {
+    crate::Error::DeviceMismatch { op, lhs: p.device().to_string(), rhs: g.device().to_string() }
 }
 
 impl Adam {
@@ -70,8 +78,9 @@ impl Adam {
             }
         }
         self.t = t;
-        self.m = m.into_iter().map(Storage::Cpu).collect();
-        self.v = v.into_iter().map(Storage::Cpu).collect();
+        let devs: Vec<Device> = self.params.iter().map(|p| p.device()).collect();
+        self.m = m.into_iter().zip(&devs).map(|(m, &d)| Storage::from_vec(m, d)).collect::<Result<_>>()?;
+        self.v = v.into_iter().zip(&devs).map(|(v, &d)| Storage::from_vec(v, d)).collect::<Result<_>>()?;
         Ok(())
     }
 }
@@ -84,9 +93,17 @@ impl Optimizer for Adam {
             let Some(g) = p.grad() else { continue };
             let gs = g.storage();
             let (m, v) = (&mut self.m[i], &mut self.v[i]);
+            if gs.device() != p.device() || m.device() != p.device() {
+                return Err(device_mismatch("adam", p, &gs));
+            }
             p.update(|w| match w {
-                Storage::Cpu(w) => adam_step(w, gs.cpu(), m.cpu_mut(), v.cpu_mut(), c.lr, c.beta1, c.beta2, c.eps, c.weight_decay, self.t),
-            });
+                Storage::Cpu(w) => {
+                    adam_step(w, gs.cpu(), m.cpu_mut(), v.cpu_mut(), c.lr, c.beta1, c.beta2, c.eps, c.weight_decay, self.t);
+                    Ok(())
+                }
+                Storage::Gpu(w) => gk::optim::adam_step(w, gs.gpu(), m.gpu(), v.gpu(), c.lr, c.beta1, c.beta2, c.eps, c.weight_decay, self.t)
+                    .map_err(gpu_err("adam")),
+            })?;
         }
         Ok(())
     }
@@ -122,9 +139,18 @@ impl Optimizer for Sgd {
             let Some(g) = p.grad() else { continue };
             let gs = g.storage();
             let b = &mut self.buf[i];
+            if gs.device() != p.device() || b.device() != p.device() {
+                return Err(device_mismatch("sgd", p, &gs));
+            }
             p.update(|w| match w {
-                Storage::Cpu(w) => sgd_step(w, gs.cpu(), b.cpu_mut(), self.lr, self.momentum, self.weight_decay),
-            });
+                Storage::Cpu(w) => {
+                    sgd_step(w, gs.cpu(), b.cpu_mut(), self.lr, self.momentum, self.weight_decay);
+                    Ok(())
+                }
+                Storage::Gpu(w) => {
+                    gk::optim::sgd_step(w, gs.gpu(), b.gpu(), self.lr, self.momentum, self.weight_decay).map_err(gpu_err("sgd"))
+                }
+            })?;
         }
         Ok(())
     }

@@ -25,6 +25,18 @@ pub(crate) struct Inner {
     pub(crate) node: Option<Node>,
 }
 
+impl Drop for Inner {
+    /// Hands a large host buffer back to [`crate::pool`] when this tensor owned it alone. The
+    /// node goes first: its backward closure often holds the other reference to our storage.
+    fn drop(&mut self) {
+        drop(self.node.take());
+        let storage = self.storage.get_mut().unwrap_or_else(|e| e.into_inner());
+        if let Some(Storage::Cpu(v)) = Arc::get_mut(storage) {
+            crate::pool::give_back(std::mem::take(v));
+        }
+    }
+}
+
 impl Tensor {
     pub(crate) fn build(storage: Arc<Storage>, shape: Shape, requires_grad: bool, node: Option<Node>) -> Tensor {
         debug_assert_eq!(storage.len(), shape.numel());
@@ -49,7 +61,7 @@ impl Tensor {
         if data.len() != shape.numel() {
             return Err(Error::invalid("from_vec", format!("{} values for shape {:?}", data.len(), dims)));
         }
-        Ok(Tensor::build(Arc::new(to_device(data, device)), shape, false, None))
+        Ok(Tensor::build(Arc::new(Storage::from_vec(data, device)?), shape, false, None))
     }
 
     /// A trainable leaf: gradients accumulate in it on `backward()`.
@@ -58,9 +70,23 @@ impl Tensor {
         Ok(Tensor::build(t.storage(), t.shape().clone(), true, None))
     }
 
+    /// Panics on `Device::Gpu` when no adapter can be opened (see [`Tensor::try_full`]).
     pub fn full(value: f32, dims: &[usize], device: Device) -> Tensor {
-        let n = dims.iter().product();
-        Tensor::build(Arc::new(to_device(vec![value; n], device)), Shape::new(dims), false, None)
+        Tensor::try_full(value, dims, device).unwrap_or_else(|e| panic!("{e}"))
+    }
+    pub fn try_full(value: f32, dims: &[usize], device: Device) -> Result<Tensor> {
+        let n: usize = dims.iter().product();
+        let storage = if value == 0.0 { Storage::zeros(n, device)? } else { Storage::from_vec(vec![value; n], device)? };
+        Ok(Tensor::build(Arc::new(storage), Shape::new(dims), false, None))
+    }
+
+    /// A copy on `device` (a constant, cut from the graph); the same tensor when already there.
+    pub fn to_device(&self, device: Device) -> Result<Tensor> {
+        if self.device() == device {
+            return Ok(self.clone());
+        }
+        let s = self.storage().to_device(device)?;
+        Ok(Tensor::build(Arc::new(s), self.shape().clone(), false, None))
     }
     pub fn zeros(dims: &[usize], device: Device) -> Tensor {
         Tensor::full(0.0, dims, device)
@@ -99,12 +125,16 @@ impl Tensor {
     pub fn to_vec(&self) -> Vec<f32> {
         self.storage().to_vec()
     }
+    /// The elements, copied to the host, with a GPU failure as an error.
+    pub fn try_to_vec(&self) -> Result<Vec<f32>> {
+        self.storage().try_to_vec()
+    }
     /// The single element of a one-element tensor.
     pub fn to_scalar(&self) -> Result<f32> {
         if self.numel() != 1 {
             return Err(Error::invalid("to_scalar", format!("tensor of shape {:?} is not a scalar", self.dims())));
         }
-        Ok(self.to_vec()[0])
+        Ok(self.try_to_vec()?[0])
     }
 
     /// Same data, cut from the graph: no node, no gradient.
@@ -118,15 +148,22 @@ impl Tensor {
             return Err(Error::invalid("set_data", format!("{} values for shape {:?}", data.len(), self.dims())));
         }
         let dev = self.device();
-        *self.0.storage.write().expect("storage lock poisoned") = Arc::new(to_device(data, dev));
+        *self.0.storage.write().expect("storage lock poisoned") = Arc::new(Storage::from_vec(data, dev)?);
         Ok(())
+    }
+
+    /// Replaces the storage (same length, any device op result), e.g. running statistics
+    /// updated on the device.
+    pub(crate) fn set_storage(&self, storage: Storage) {
+        debug_assert_eq!(storage.len(), self.numel());
+        *self.0.storage.write().expect("storage lock poisoned") = Arc::new(storage);
     }
 
     /// Runs `f` on the storage for an in-place update (optimisers). Copy-on-write: a backward
     /// closure still holding the old data keeps it unchanged.
-    pub(crate) fn update(&self, f: impl FnOnce(&mut Storage)) {
+    pub(crate) fn update<R>(&self, f: impl FnOnce(&mut Storage) -> R) -> R {
         let mut guard = self.0.storage.write().expect("storage lock poisoned");
-        f(Arc::make_mut(&mut guard));
+        f(Arc::make_mut(&mut guard))
     }
 
     /// The gradient accumulated by `backward()` calls since the last `zero_grad()`.
@@ -144,12 +181,6 @@ impl Tensor {
         };
         *slot = Some(sum);
         Ok(())
-    }
-}
-
-fn to_device(data: Vec<f32>, device: Device) -> Storage {
-    match device {
-        Device::Cpu => Storage::Cpu(data),
     }
 }
 

@@ -117,6 +117,31 @@ fn bad_input_is_an_error_with_status_2_not_a_panic() {
     assert!(String::from_utf8_lossy(&o.stderr).starts_with("error: /nonexistent/model.safetensors"));
 }
 
+#[test]
+fn device_gpu_without_an_adapter_is_an_error_with_status_2() {
+    // `WGPU_BACKEND=gl` narrows the search to a backend this build does not include: no adapter.
+    let o = Command::new(env!("CARGO_BIN_EXE_train"))
+        .args(["--method", "dsvdd", "--device", "gpu", "--quiet"])
+        .env("WGPU_BACKEND", "gl")
+        .env_remove("ONECLASS_REQUIRE_GPU")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.starts_with("error: --device gpu: no GPU adapter found"), "{err}");
+    // `auto` falls back to the CPU (checked quickly: zero epochs).
+    let dir = std::env::temp_dir().join(format!("oneclass-cli-auto-{}", std::process::id()));
+    let o = Command::new(env!("CARGO_BIN_EXE_train"))
+        .args(["--method", "dsvdd", "--device", "auto", "--epochs", "0", "--pretrain-epochs", "0", "--quiet", "--out"])
+        .arg(&dir)
+        .env("WGPU_BACKEND", "gl")
+        .env_remove("ONECLASS_REQUIRE_GPU")
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
 /// The phase and epoch count a checkpoint was written at, if it exists and is complete.
 fn checkpoint_position(path: &Path) -> Option<(String, u64)> {
     let l = engine::safetensors::load(path, engine::Device::Cpu).ok()?;

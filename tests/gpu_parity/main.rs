@@ -21,6 +21,9 @@ mod activation;
 mod binary;
 mod context;
 mod conv;
+/// The engine on `Device::Gpu` (a module name that does not shadow the `engine` crate).
+#[path = "engine.rs"]
+mod engine_on_gpu;
 mod gemm;
 mod loss;
 mod norm;

@@ -2,7 +2,9 @@
 
 use super::same_device;
 use crate::autograd::record;
+use crate::device::gpu_err;
 use crate::{Device, Result, Shape, Storage, Tensor};
+use kernels::gpu as gk;
 use kernels::cpu::activation::affine;
 use kernels::cpu::binary::{binary_forward, sum_to_shape, Binary};
 
@@ -12,9 +14,14 @@ fn binary(op: Binary, name: &'static str, a: &Tensor, b: &Tensor) -> Result<Tens
     let (sa, sb) = (a.storage(), b.storage());
     let y = match dev {
         Device::Cpu => {
-            let mut y = vec![0.0; out.numel()];
+            let mut y = crate::pool::take_for_overwrite(out.numel());
             binary_forward(op, sa.cpu(), a.dims(), sb.cpu(), b.dims(), out.dims(), &mut y);
             Storage::Cpu(y)
+        }
+        Device::Gpu => {
+            let y = Storage::gpu_uninit(name, out.numel())?;
+            gk::binary::binary_forward(op, sa.gpu(), a.dims(), sb.gpu(), b.dims(), out.dims(), &y).map_err(gpu_err(name))?;
+            Storage::Gpu(y)
         }
     };
     let (ac, bc) = (a.clone(), b.clone());
@@ -59,9 +66,14 @@ impl Tensor {
         let sx = self.storage();
         let y = match sx.device() {
             Device::Cpu => {
-                let mut y = vec![0.0; self.numel()];
+                let mut y = crate::pool::take_for_overwrite(self.numel());
                 affine(sx.cpu(), a, b, &mut y);
                 Storage::Cpu(y)
+            }
+            Device::Gpu => {
+                let y = Storage::gpu_uninit("affine", self.numel())?;
+                gk::activation::affine(sx.gpu(), a, b, &y).map_err(gpu_err("affine"))?;
+                Storage::Gpu(y)
             }
         };
         record("affine", y, self.shape().clone(), &[self], move |g| Ok(vec![Some(g.affine(a, 0.0)?)]))
@@ -93,6 +105,11 @@ impl Tensor {
                 let m = mx.iter().zip(&a).map(|(x, y)| if x == y { 1.0 } else { 0.0 }).collect();
                 Tensor::from_vec(m, out.dims(), dev)
             }
+            // host round trip: no GPU kernel yet (a comparison mask; only `maximum`'s backward uses it)
+            Device::Gpu => {
+                let (a, b) = (self.to_device(Device::Cpu)?, rhs.to_device(Device::Cpu)?);
+                a.maximum_const(&b, out, Device::Cpu)?.to_device(Device::Gpu)
+            }
         }
     }
 
@@ -108,9 +125,14 @@ impl Tensor {
         let sx = self.storage();
         let y = match sx.device() {
             Device::Cpu => {
-                let mut y = vec![0.0; shape.numel()];
+                let mut y = crate::pool::take_for_overwrite(shape.numel());
                 sum_to_shape(sx.cpu(), self.dims(), shape.dims(), &mut y);
                 Storage::Cpu(y)
+            }
+            Device::Gpu => {
+                let y = Storage::gpu_uninit("sum_to", shape.numel())?;
+                gk::binary::sum_to_shape(sx.gpu(), self.dims(), shape.dims(), &y).map_err(gpu_err("sum_to"))?;
+                Storage::Gpu(y)
             }
         };
         let from = self.shape().clone();
@@ -129,9 +151,16 @@ impl Tensor {
         let sx = self.storage();
         let y = match sx.device() {
             Device::Cpu => {
-                let mut y = vec![0.0; shape.numel()];
+                let mut y = crate::pool::take_for_overwrite(shape.numel());
                 binary_forward(Binary::Add, sx.cpu(), self.dims(), &[0.0], &[1], shape.dims(), &mut y);
                 Storage::Cpu(y)
+            }
+            Device::Gpu => {
+                let zero = Storage::zeros(1, Device::Gpu)?;
+                let y = Storage::gpu_uninit("broadcast_to", shape.numel())?;
+                gk::binary::binary_forward(Binary::Add, sx.gpu(), self.dims(), zero.gpu(), &[1], shape.dims(), &y)
+                    .map_err(gpu_err("broadcast_to"))?;
+                Storage::Gpu(y)
             }
         };
         let from = self.shape().clone();

@@ -4,29 +4,49 @@
 use super::{expect_rank, same_device};
 use crate::autograd::record;
 use crate::{Device, Error, Result, Shape, Storage, Tensor};
+use crate::device::gpu_err;
 use kernels::cpu::conv::{conv2d_backward_input, conv2d_backward_weight, conv2d_forward, Conv2dGeom};
+use kernels::gpu::{self as gk, GpuBuffer};
 
-fn run(dev: Device, len: usize, f: impl FnOnce(&mut [f32])) -> Storage {
+/// Runs the CPU kernel `f` or the GPU kernel `gf` into a fresh output of `len` elements.
+fn run(
+    op: &'static str,
+    dev: Device,
+    len: usize,
+    f: impl FnOnce(&mut [f32]),
+    gf: impl FnOnce(&GpuBuffer) -> std::result::Result<(), gk::GpuError>,
+) -> Result<Storage> {
     match dev {
         Device::Cpu => {
-            let mut y = vec![0.0; len];
+            let mut y = crate::pool::take_for_overwrite(len);
             f(&mut y);
-            Storage::Cpu(y)
+            Ok(Storage::Cpu(y))
+        }
+        Device::Gpu => {
+            let y = Storage::gpu_uninit(op, len)?;
+            gf(&y).map_err(gpu_err(op))?;
+            Ok(Storage::Gpu(y))
         }
     }
 }
 
-fn conv_fwd(g: Conv2dGeom, x: &Tensor, w: &Tensor) -> Storage {
+fn conv_fwd(g: Conv2dGeom, x: &Tensor, w: &Tensor) -> Result<Storage> {
     let (sx, sw) = (x.storage(), w.storage());
-    run(x.device(), g.y_len(), |y| conv2d_forward(&g, sx.cpu(), sw.cpu(), y))
+    run("conv2d", x.device(), g.y_len(), |y| conv2d_forward(&g, sx.cpu(), sw.cpu(), y), |y| {
+        gk::conv::conv2d_forward(&g, sx.gpu(), sw.gpu(), y)
+    })
 }
-fn conv_bwd_input(g: Conv2dGeom, dy: &Tensor, w: &Tensor) -> Storage {
+fn conv_bwd_input(g: Conv2dGeom, dy: &Tensor, w: &Tensor) -> Result<Storage> {
     let (sd, sw) = (dy.storage(), w.storage());
-    run(dy.device(), g.x_len(), |dx| conv2d_backward_input(&g, sd.cpu(), sw.cpu(), dx))
+    run("conv2d_backward_input", dy.device(), g.x_len(), |dx| conv2d_backward_input(&g, sd.cpu(), sw.cpu(), dx), |dx| {
+        gk::conv::conv2d_backward_input(&g, sd.gpu(), sw.gpu(), dx)
+    })
 }
-fn conv_bwd_weight(g: Conv2dGeom, x: &Tensor, dy: &Tensor) -> Storage {
+fn conv_bwd_weight(g: Conv2dGeom, x: &Tensor, dy: &Tensor) -> Result<Storage> {
     let (sx, sd) = (x.storage(), dy.storage());
-    run(x.device(), g.w_len(), |dw| conv2d_backward_weight(&g, sx.cpu(), sd.cpu(), dw))
+    run("conv2d_backward_weight", x.device(), g.w_len(), |dw| conv2d_backward_weight(&g, sx.cpu(), sd.cpu(), dw), |dw| {
+        gk::conv::conv2d_backward_weight(&g, sx.gpu(), sd.gpu(), dw)
+    })
 }
 
 impl Tensor {
@@ -40,12 +60,12 @@ impl Tensor {
             return Err(Error::ShapeMismatch { op: "conv2d", lhs: x.to_vec(), rhs: w.to_vec() });
         }
         let g = Conv2dGeom { n: x[0], c_in: x[1], h: x[2], w: x[3], c_out: w[0], kh: w[2], kw: w[3], stride, pad };
-        let y = conv_fwd(g, self, weight);
+        let y = conv_fwd(g, self, weight)?;
         let (xc, wc) = (self.clone(), weight.clone());
         let shape = Shape::new(&[g.n, g.c_out, g.oh(), g.ow()]);
         record("conv2d", y, shape, &[self, weight], move |dy| {
-            let dx = xc.requires_grad().then(|| Tensor::constant(conv_bwd_input(g, dy, &wc), xc.shape().clone()));
-            let dw = wc.requires_grad().then(|| Tensor::constant(conv_bwd_weight(g, &xc, dy), wc.shape().clone()));
+            let dx = xc.requires_grad().then(|| conv_bwd_input(g, dy, &wc).map(|s| Tensor::constant(s, xc.shape().clone()))).transpose()?;
+            let dw = wc.requires_grad().then(|| conv_bwd_weight(g, &xc, dy).map(|s| Tensor::constant(s, wc.shape().clone()))).transpose()?;
             Ok(vec![dx, dw])
         })
     }
@@ -69,12 +89,12 @@ impl Tensor {
         if g.oh() != x[2] || g.ow() != x[3] {
             return Err(bad());
         }
-        let y = conv_bwd_input(g, self, weight);
+        let y = conv_bwd_input(g, self, weight)?;
         let (xc, wc) = (self.clone(), weight.clone());
         let shape = Shape::new(&[g.n, g.c_in, oh, ow]);
         record("conv_transpose2d", y, shape, &[self, weight], move |dy| {
-            let dx = xc.requires_grad().then(|| Tensor::constant(conv_fwd(g, dy, &wc), xc.shape().clone()));
-            let dw = wc.requires_grad().then(|| Tensor::constant(conv_bwd_weight(g, dy, &xc), wc.shape().clone()));
+            let dx = xc.requires_grad().then(|| conv_fwd(g, dy, &wc).map(|s| Tensor::constant(s, xc.shape().clone()))).transpose()?;
+            let dw = wc.requires_grad().then(|| conv_bwd_weight(g, dy, &xc).map(|s| Tensor::constant(s, wc.shape().clone()))).transpose()?;
             Ok(vec![dx, dw])
         })
     }

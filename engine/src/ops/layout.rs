@@ -42,6 +42,12 @@ impl Tensor {
                 permute(sx.cpu(), self.dims(), perm, &mut y);
                 Storage::Cpu(y)
             }
+            // host round trip: no GPU kernel yet
+            Device::Gpu => {
+                let mut y = vec![0.0; self.numel()];
+                permute(&sx.try_to_vec()?, self.dims(), perm, &mut y);
+                Storage::from_vec(y, Device::Gpu)?
+            }
         };
         let mut inverse = vec![0; rank];
         for (d, &p) in perm.iter().enumerate() {
@@ -71,18 +77,18 @@ impl Tensor {
         let total: usize = ts.iter().map(|t| t.dims()[axis]).sum();
         let mut out = first.dims().to_vec();
         out[axis] = total;
-        let y = match dev {
-            Device::Cpu => {
-                let mut y = vec![0.0; out.iter().product()];
-                let mut start = 0;
-                for t in ts {
-                    let (outer, len, inner) = around_axis(t.dims(), axis);
-                    copy_into_axis(t.storage().cpu(), outer, len, inner, &mut y, total, start);
-                    start += len;
-                }
-                Storage::Cpu(y)
+        let mut y = vec![0.0; out.iter().product()];
+        let mut start = 0;
+        for t in ts {
+            let (outer, len, inner) = around_axis(t.dims(), axis);
+            match dev {
+                Device::Cpu => copy_into_axis(t.storage().cpu(), outer, len, inner, &mut y, total, start),
+                // host round trip: no GPU kernel yet
+                Device::Gpu => copy_into_axis(&t.try_to_vec()?, outer, len, inner, &mut y, total, start),
             }
-        };
+            start += len;
+        }
+        let y = Storage::from_vec(y, dev)?;
         let lens: Vec<usize> = ts.iter().map(|t| t.dims()[axis]).collect();
         record("concat", y, Shape::new(&out), ts, move |g| {
             let mut start = 0;
@@ -112,6 +118,12 @@ impl Tensor {
                 copy_from_axis(sx.cpu(), outer, total, inner, start, len, &mut y);
                 Storage::Cpu(y)
             }
+            // host round trip: no GPU kernel yet
+            Device::Gpu => {
+                let mut y = vec![0.0; outer * len * inner];
+                copy_from_axis(&sx.try_to_vec()?, outer, total, inner, start, len, &mut y);
+                Storage::from_vec(y, Device::Gpu)?
+            }
         };
         let from = self.shape().clone();
         record("narrow", y, Shape::new(&out), &[self], move |g| {
@@ -122,6 +134,12 @@ impl Tensor {
                     let mut dx = vec![0.0; from.numel()];
                     copy_into_axis(sg.cpu(), outer, len, inner, &mut dx, total, start);
                     Storage::Cpu(dx)
+                }
+                // host round trip: no GPU kernel yet
+                Device::Gpu => {
+                    let mut dx = vec![0.0; from.numel()];
+                    copy_into_axis(&sg.try_to_vec()?, outer, len, inner, &mut dx, total, start);
+                    Storage::from_vec(dx, Device::Gpu)?
                 }
             };
             Ok(vec![Some(Tensor::constant(dx, from.clone()))])
@@ -144,21 +162,33 @@ impl Tensor {
                 gather_rows(sx.cpu(), d, rows, &mut y);
                 Storage::Cpu(y)
             }
+            // host round trip: no GPU kernel yet
+            Device::Gpu => {
+                let mut y = vec![0.0; rows.len() * d];
+                gather_rows(&sx.try_to_vec()?, d, rows, &mut y);
+                Storage::from_vec(y, Device::Gpu)?
+            }
         };
         let (from, rows) = (self.shape().clone(), rows.to_vec());
         record("select_rows", y, Shape::new(&out), &[self], move |g| {
             let sg = g.storage();
-            let dx = match sg.device() {
-                Device::Cpu => {
-                    let mut dx = vec![0.0; from.numel()];
-                    for (i, &r) in rows.iter().enumerate() {
-                        for k in 0..d {
-                            dx[r * d + k] += sg.cpu()[i * d + k];
-                        }
-                    }
-                    Storage::Cpu(dx)
+            let dev = sg.device();
+            // host round trip on the GPU: no scatter-add kernel yet
+            let host;
+            let gv: &[f32] = match dev {
+                Device::Cpu => sg.cpu(),
+                Device::Gpu => {
+                    host = sg.try_to_vec()?;
+                    &host
                 }
             };
+            let mut dx = vec![0.0; from.numel()];
+            for (i, &r) in rows.iter().enumerate() {
+                for k in 0..d {
+                    dx[r * d + k] += gv[i * d + k];
+                }
+            }
+            let dx = Storage::from_vec(dx, dev)?;
             Ok(vec![Some(Tensor::constant(dx, from.clone()))])
         })
     }

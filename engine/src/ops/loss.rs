@@ -3,7 +3,9 @@
 use super::same_device;
 use crate::autograd::record;
 use crate::{Device, Error, Result, Shape, Storage, Tensor};
+use crate::device::gpu_err;
 use kernels::cpu::loss::{bce_with_logits_backward, bce_with_logits_forward, mse_backward, mse_forward};
+use kernels::gpu as gk;
 
 fn same_shape(op: &'static str, a: &Tensor, b: &Tensor) -> Result<()> {
     if a.dims() != b.dims() {
@@ -21,16 +23,27 @@ impl Tensor {
         let (sx, st) = (self.storage(), targets.storage());
         let y = match dev {
             Device::Cpu => Storage::Cpu(vec![bce_with_logits_forward(sx.cpu(), st.cpu())]),
+            Device::Gpu => {
+                let y = Storage::gpu_uninit("bce_with_logits", 1)?;
+                gk::loss::bce_with_logits_forward(sx.gpu(), st.gpu(), &y).map_err(gpu_err("bce_with_logits"))?;
+                Storage::Gpu(y)
+            }
         };
         let (x, t) = (self.clone(), targets.clone());
         record("bce_with_logits", y, Shape::new(&[]), &[self], move |g| {
-            let gs = g.to_scalar()?;
             let (sx, st) = (x.storage(), t.storage());
             let dx = match sx.device() {
                 Device::Cpu => {
+                    let gs = g.to_scalar()?;
                     let mut dx = vec![0.0; x.numel()];
                     bce_with_logits_backward(sx.cpu(), st.cpu(), gs, &mut dx);
                     Storage::Cpu(dx)
+                }
+                // The upstream scalar stays on the device: unit gradient, then a broadcast product.
+                Device::Gpu => {
+                    let dx = Storage::gpu_uninit("bce_with_logits", x.numel())?;
+                    gk::loss::bce_with_logits_backward(sx.gpu(), st.gpu(), 1.0, &dx).map_err(gpu_err("bce_with_logits"))?;
+                    return Ok(vec![Some(Tensor::constant(Storage::Gpu(dx), x.shape().clone()).mul(g)?)]);
                 }
             };
             Ok(vec![Some(Tensor::constant(dx, x.shape().clone()))])
@@ -44,19 +57,29 @@ impl Tensor {
         let (sa, sb) = (self.storage(), target.storage());
         let y = match dev {
             Device::Cpu => Storage::Cpu(vec![mse_forward(sa.cpu(), sb.cpu())]),
+            Device::Gpu => {
+                let y = Storage::gpu_uninit("mse", 1)?;
+                gk::loss::mse_forward(sa.gpu(), sb.gpu(), &y).map_err(gpu_err("mse"))?;
+                Storage::Gpu(y)
+            }
         };
         let (a, b) = (self.clone(), target.clone());
         record("mse", y, Shape::new(&[]), &[self, target], move |g| {
-            let gs = g.to_scalar()?;
             let (sa, sb) = (a.storage(), b.storage());
             let da = match sa.device() {
                 Device::Cpu => {
+                    let gs = g.to_scalar()?;
                     let mut da = vec![0.0; a.numel()];
                     mse_backward(sa.cpu(), sb.cpu(), gs, &mut da);
-                    Storage::Cpu(da)
+                    Tensor::constant(Storage::Cpu(da), a.shape().clone())
+                }
+                // The upstream scalar stays on the device: unit gradient, then a broadcast product.
+                Device::Gpu => {
+                    let da = Storage::gpu_uninit("mse", a.numel())?;
+                    gk::loss::mse_backward(sa.gpu(), sb.gpu(), 1.0, &da).map_err(gpu_err("mse"))?;
+                    Tensor::constant(Storage::Gpu(da), a.shape().clone()).mul(g)?
                 }
             };
-            let da = Tensor::constant(da, a.shape().clone());
             let db = b.requires_grad().then(|| da.neg()).transpose()?;
             Ok(vec![Some(da), db])
         })

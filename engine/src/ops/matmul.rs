@@ -3,6 +3,7 @@
 use super::{expect_rank, same_device};
 use crate::autograd::record;
 use crate::{Device, Error, Result, Shape, Storage, Tensor};
+use crate::device::gpu_err;
 use kernels::cpu::gemm::gemm;
 
 /// `op(a) · op(b)` for rank-2 tensors, `op` transposing where asked.
@@ -18,9 +19,14 @@ fn gemm_op(a: &Tensor, ta: bool, b: &Tensor, tb: bool) -> Result<Tensor> {
     let (sa, sb) = (a.storage(), b.storage());
     let y = match dev {
         Device::Cpu => {
-            let mut y = vec![0.0; m * n];
+            let mut y = crate::pool::take_for_overwrite(m * n);
             gemm(ta, tb, m, n, k, 1.0, sa.cpu(), sb.cpu(), 0.0, &mut y);
             Storage::Cpu(y)
+        }
+        Device::Gpu => {
+            let y = Storage::gpu_uninit("matmul", m * n)?;
+            kernels::gpu::gemm::gemm(ta, tb, m, n, k, 1.0, sa.gpu(), sb.gpu(), 0.0, &y).map_err(gpu_err("matmul"))?;
+            Storage::Gpu(y)
         }
     };
     let (ac, bc) = (a.clone(), b.clone());

@@ -4,8 +4,21 @@
 
 use crate::autograd::record;
 use crate::{Device, Error, Result, Storage, Tensor};
+use crate::device::gpu_err;
 use kernels::cpu::norm::{batch_norm_train_backward, batch_norm_train_forward};
+use kernels::gpu::{self as gk, GpuBuffer};
 use std::sync::Arc;
+
+/// `sa·a + sb·b` elementwise on the device (running-statistics update).
+fn gpu_mix(a: &GpuBuffer, sa: f32, b: &GpuBuffer, sb: f32) -> Result<Storage> {
+    let e = gpu_err("batch_norm");
+    let n = a.len();
+    let (ta, tb, out) = (Storage::gpu_uninit("batch_norm", n)?, Storage::gpu_uninit("batch_norm", n)?, Storage::gpu_uninit("batch_norm", n)?);
+    gk::activation::affine(a, sa, 0.0, &ta).map_err(&e)?;
+    gk::activation::affine(b, sb, 0.0, &tb).map_err(&e)?;
+    gk::binary::binary_forward(gk::binary::Binary::Add, &ta, &[n], &tb, &[n], &[n], &out).map_err(&e)?;
+    Ok(Storage::Gpu(out))
+}
 
 /// Running statistics and settings of one batch-norm layer (PyTorch's semantics: the running
 /// variance is the unbiased batch variance, mixed in with weight `momentum`).
@@ -50,6 +63,17 @@ impl Tensor {
     /// Normalises with this batch's statistics; returns the output and the per-channel mean and
     /// biased variance.
     pub fn batch_norm_train(&self, eps: f32) -> Result<(Tensor, Vec<f32>, Vec<f32>)> {
+        let (y, mean, var) = self.batch_norm_train_dev(eps)?;
+        let to_host = |s: Arc<Storage>| match Arc::try_unwrap(s) {
+            Ok(Storage::Cpu(v)) => Ok(v),
+            Ok(s) => s.try_to_vec(),
+            Err(s) => s.try_to_vec(),
+        };
+        Ok((y, to_host(mean)?, to_host(var)?))
+    }
+
+    /// [`Tensor::batch_norm_train`] with the statistics left on the tensor's device.
+    fn batch_norm_train_dev(&self, eps: f32) -> Result<(Tensor, Arc<Storage>, Arc<Storage>)> {
         let (n, c, sp) = layout(self)?;
         if n * sp < 2 {
             return Err(Error::invalid("batch_norm", format!("training needs more than one value per channel, got shape {:?}", self.dims())));
@@ -57,9 +81,15 @@ impl Tensor {
         let sx = self.storage();
         let (y, mean, var) = match sx.device() {
             Device::Cpu => {
-                let (mut y, mut mean, mut var) = (vec![0.0; self.numel()], vec![0.0; c], vec![0.0; c]);
+                let (mut y, mut mean, mut var) = (crate::pool::take_for_overwrite(self.numel()), vec![0.0; c], vec![0.0; c]);
                 batch_norm_train_forward(n, c, sp, sx.cpu(), eps, &mut y, &mut mean, &mut var);
-                (Arc::new(Storage::Cpu(y)), mean, var)
+                (Arc::new(Storage::Cpu(y)), Arc::new(Storage::Cpu(mean)), Arc::new(Storage::Cpu(var)))
+            }
+            Device::Gpu => {
+                let y = Storage::gpu_uninit("batch_norm", self.numel())?;
+                let (mean, var) = (Storage::gpu_uninit("batch_norm", c)?, Storage::gpu_uninit("batch_norm", c)?);
+                gk::norm::batch_norm_train_forward(n, c, sp, sx.gpu(), eps, &y, &mean, &var).map_err(gpu_err("batch_norm"))?;
+                (Arc::new(Storage::Gpu(y)), Arc::new(Storage::Gpu(mean)), Arc::new(Storage::Gpu(var)))
             }
         };
         let (saved_y, saved_var) = (y.clone(), var.clone());
@@ -68,9 +98,15 @@ impl Tensor {
             let sd = dy.storage();
             let dx = match sd.device() {
                 Device::Cpu => {
-                    let mut dx = vec![0.0; shape.numel()];
-                    batch_norm_train_backward(n, c, sp, saved_y.cpu(), &saved_var, eps, sd.cpu(), &mut dx);
+                    let mut dx = crate::pool::take_for_overwrite(shape.numel());
+                    batch_norm_train_backward(n, c, sp, saved_y.cpu(), saved_var.cpu(), eps, sd.cpu(), &mut dx);
                     Storage::Cpu(dx)
+                }
+                Device::Gpu => {
+                    let dx = Storage::gpu_uninit("batch_norm", shape.numel())?;
+                    gk::norm::batch_norm_train_backward(n, c, sp, saved_y.gpu(), saved_var.gpu(), eps, sd.gpu(), &dx)
+                        .map_err(gpu_err("batch_norm"))?;
+                    Storage::Gpu(dx)
                 }
             };
             Ok(vec![Some(Tensor::constant(dx, shape.clone()))])
@@ -83,7 +119,16 @@ impl Tensor {
     pub fn batch_norm(&self, state: &BatchNormState, training: bool, affine: Option<(&Tensor, &Tensor)>) -> Result<Tensor> {
         let (n, c, sp) = layout(self)?;
         let cs = channel_shape(self, c);
-        let xhat = if training {
+        let xhat = if training && self.device() == Device::Gpu {
+            // The running-statistics update stays on the device.
+            let (y, mean, var) = self.batch_norm_train_dev(state.eps)?;
+            let m = state.momentum;
+            let count = (n * sp) as f32;
+            let (rm, rv) = (state.running_mean.storage(), state.running_var.storage());
+            state.running_mean.set_storage(gpu_mix(rm.gpu(), 1.0 - m, mean.gpu(), m)?);
+            state.running_var.set_storage(gpu_mix(rv.gpu(), 1.0 - m, var.gpu(), m * count / (count - 1.0))?);
+            y
+        } else if training {
             let (y, mean, var) = self.batch_norm_train(state.eps)?;
             let m = state.momentum;
             let count = (n * sp) as f32;
@@ -98,6 +143,11 @@ impl Tensor {
             state.running_mean.set_data(rm)?;
             state.running_var.set_data(rv)?;
             y
+        } else if self.device() == Device::Gpu {
+            // On the device: (x − mean) / √(var + eps), the statistics as broadcast constants.
+            let mean = state.running_mean.reshape(&cs)?;
+            let std = state.running_var.reshape(&cs)?.add_scalar(state.eps)?.sqrt()?;
+            self.sub(&mean)?.div(&std)?
         } else {
             let invstd: Vec<f32> = state.running_var.to_vec().iter().map(|v| 1.0 / (v + state.eps).sqrt()).collect();
             let mean = state.running_mean.to_vec();

@@ -21,6 +21,12 @@ impl Tensor {
                 pairwise_diff_forward(sx.cpu(), d, pairs, &mut y);
                 Storage::Cpu(y)
             }
+            // host round trip: no GPU kernel yet
+            Device::Gpu => {
+                let mut y = vec![0.0; pairs.len() * d];
+                pairwise_diff_forward(&sx.try_to_vec()?, d, pairs, &mut y);
+                Storage::from_vec(y, Device::Gpu)?
+            }
         };
         let pairs: Arc<[(usize, usize)]> = pairs.into();
         let from = self.shape().clone();
@@ -31,6 +37,12 @@ impl Tensor {
                     let mut dz = vec![0.0; n * d];
                     pairwise_diff_backward(sg.cpu(), d, &pairs, &mut dz);
                     Storage::Cpu(dz)
+                }
+                // host round trip: no GPU kernel yet
+                Device::Gpu => {
+                    let mut dz = vec![0.0; n * d];
+                    pairwise_diff_backward(&sg.try_to_vec()?, d, &pairs, &mut dz);
+                    Storage::from_vec(dz, Device::Gpu)?
                 }
             };
             Ok(vec![Some(Tensor::constant(dz, from.clone()))])

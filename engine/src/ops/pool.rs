@@ -4,7 +4,15 @@ use super::expect_rank;
 use crate::autograd::record;
 use crate::{Device, Error, Result, Shape, Storage, Tensor};
 use kernels::cpu::pool::{max_pool2d_backward, max_pool2d_forward, Pool2dGeom};
+use crate::device::gpu_err;
+use kernels::gpu::{self as gk, GpuBuffer};
 use std::sync::Arc;
+
+/// Each output's winning input index, on the device of the data.
+enum Argmax {
+    Cpu(Vec<u32>),
+    Gpu(GpuBuffer),
+}
 
 impl Tensor {
     /// Max pooling of `n × c × h × w` over `k × k` windows (padding cells never win).
@@ -19,20 +27,34 @@ impl Tensor {
         let sx = self.storage();
         let (y, argmax) = match sx.device() {
             Device::Cpu => {
-                let mut y = vec![0.0; out_len];
+                let mut y = crate::pool::take_for_overwrite(out_len);
                 let mut am = vec![0u32; out_len];
                 max_pool2d_forward(&g, sx.cpu(), &mut y, &mut am);
-                (Storage::Cpu(y), Arc::new(am))
+                (Storage::Cpu(y), Arc::new(Argmax::Cpu(am)))
+            }
+            Device::Gpu => {
+                let y = Storage::gpu_uninit("max_pool2d", out_len)?;
+                let am = Storage::gpu_uninit("max_pool2d", out_len)?;
+                gk::pool::max_pool2d_forward(&g, sx.gpu(), &y, &am).map_err(gpu_err("max_pool2d"))?;
+                (Storage::Gpu(y), Arc::new(Argmax::Gpu(am)))
             }
         };
         let in_shape = self.shape().clone();
         record("max_pool2d", y, Shape::new(&[g.n, g.c, g.oh(), g.ow()]), &[self], move |dy| {
             let sd = dy.storage();
-            let dx = match sd.device() {
-                Device::Cpu => {
-                    let mut dx = vec![0.0; in_shape.numel()];
-                    max_pool2d_backward(&g, sd.cpu(), &argmax, &mut dx);
+            let dx = match (sd.device(), &*argmax) {
+                (Device::Cpu, Argmax::Cpu(am)) => {
+                    let mut dx = crate::pool::take_for_overwrite(in_shape.numel());
+                    max_pool2d_backward(&g, sd.cpu(), am, &mut dx);
                     Storage::Cpu(dx)
+                }
+                (Device::Gpu, Argmax::Gpu(am)) => {
+                    let dx = Storage::gpu_uninit("max_pool2d", in_shape.numel())?;
+                    gk::pool::max_pool2d_backward(&g, sd.gpu(), am, &dx).map_err(gpu_err("max_pool2d"))?;
+                    Storage::Gpu(dx)
+                }
+                (d, _) => {
+                    return Err(Error::DeviceMismatch { op: "max_pool2d", lhs: d.to_string(), rhs: "its forward's device".into() })
                 }
             };
             Ok(vec![Some(Tensor::constant(dx, in_shape.clone()))])

@@ -2,7 +2,9 @@
 
 use crate::autograd::record;
 use crate::{Device, Error, Result, Shape, Storage, Tensor};
+use crate::device::gpu_err;
 use kernels::cpu::reduce::{sum_all, sum_axes};
+use kernels::gpu as gk;
 
 impl Tensor {
     /// Sums over `axes`; with `keepdim` the reduced axes stay as size 1.
@@ -26,6 +28,11 @@ impl Tensor {
                 sum_axes(sx.cpu(), self.dims(), &reduce, &mut y);
                 Storage::Cpu(y)
             }
+            Device::Gpu => {
+                let y = Storage::gpu_uninit("sum", kept.iter().product())?;
+                gk::reduce::sum_axes(sx.gpu(), self.dims(), &reduce, &y).map_err(gpu_err("sum"))?;
+                Storage::Gpu(y)
+            }
         };
         let out: Vec<usize> = if keepdim {
             kept.clone()
@@ -47,6 +54,11 @@ impl Tensor {
         let sx = self.storage();
         let y = match sx.device() {
             Device::Cpu => Storage::Cpu(vec![sum_all(sx.cpu())]),
+            Device::Gpu => {
+                let y = Storage::gpu_uninit("sum_all", 1)?;
+                gk::reduce::sum_all(sx.gpu(), 1.0, &y).map_err(gpu_err("sum_all"))?;
+                Storage::Gpu(y)
+            }
         };
         let from = self.shape().clone();
         record("sum_all", y, Shape::new(&[]), &[self], move |g| Ok(vec![Some(g.broadcast_to(&from)?)]))

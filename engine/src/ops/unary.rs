@@ -1,7 +1,9 @@
 //! Elementwise functions: activations, exp/log, the stable softplus and log-sigmoid.
 
 use crate::autograd::record;
+use crate::device::gpu_err;
 use crate::{Device, Result, Storage, Tensor};
+use kernels::gpu as gk;
 use kernels::cpu::activation::{unary_backward, unary_forward, Unary};
 
 impl Tensor {
@@ -10,9 +12,14 @@ impl Tensor {
         let sx = self.storage();
         let y = match sx.device() {
             Device::Cpu => {
-                let mut y = vec![0.0; self.numel()];
+                let mut y = crate::pool::take_for_overwrite(self.numel());
                 unary_forward(op, sx.cpu(), &mut y);
                 Storage::Cpu(y)
+            }
+            Device::Gpu => {
+                let y = Storage::gpu_uninit(op_name(op), self.numel())?;
+                gk::activation::unary_forward(op, sx.gpu(), &y).map_err(gpu_err(op_name(op)))?;
+                Storage::Gpu(y)
             }
         };
         let x = self.clone();
@@ -22,9 +29,14 @@ impl Tensor {
             let (sx, sg) = (x.storage(), g.storage());
             let dx = match sx.device() {
                 Device::Cpu => {
-                    let mut dx = vec![0.0; x.numel()];
+                    let mut dx = crate::pool::take_for_overwrite(x.numel());
                     unary_backward(op, sx.cpu(), out.cpu(), sg.cpu(), &mut dx);
                     Storage::Cpu(dx)
+                }
+                Device::Gpu => {
+                    let dx = Storage::gpu_uninit(op_name(op), x.numel())?;
+                    gk::activation::unary_backward(op, sx.gpu(), out.gpu(), sg.gpu(), &dx).map_err(gpu_err(op_name(op)))?;
+                    Storage::Gpu(dx)
                 }
             };
             Ok(vec![Some(Tensor::constant(dx, x.shape().clone()))])

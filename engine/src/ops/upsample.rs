@@ -3,7 +3,9 @@
 use super::expect_rank;
 use crate::autograd::record;
 use crate::{Device, Error, Result, Shape, Storage, Tensor};
+use crate::device::gpu_err;
 use kernels::cpu::upsample::{upsample_nearest_backward, upsample_nearest_forward};
+use kernels::gpu as gk;
 
 impl Tensor {
     /// Repeats every pixel of `n × c × h × w` into a `k × k` block.
@@ -17,9 +19,14 @@ impl Tensor {
         let sx = self.storage();
         let y = match sx.device() {
             Device::Cpu => {
-                let mut y = vec![0.0; n * c * h * k * w * k];
+                let mut y = crate::pool::take_for_overwrite(n * c * h * k * w * k);
                 upsample_nearest_forward(n, c, h, w, k, sx.cpu(), &mut y);
                 Storage::Cpu(y)
+            }
+            Device::Gpu => {
+                let y = Storage::gpu_uninit("upsample_nearest", n * c * h * k * w * k)?;
+                gk::upsample::upsample_nearest_forward(n, c, h, w, k, sx.gpu(), &y).map_err(gpu_err("upsample_nearest"))?;
+                Storage::Gpu(y)
             }
         };
         let in_shape = self.shape().clone();
@@ -27,9 +34,14 @@ impl Tensor {
             let sd = dy.storage();
             let dx = match sd.device() {
                 Device::Cpu => {
-                    let mut dx = vec![0.0; n * c * h * w];
+                    let mut dx = crate::pool::take_for_overwrite(n * c * h * w);
                     upsample_nearest_backward(n, c, h, w, k, sd.cpu(), &mut dx);
                     Storage::Cpu(dx)
+                }
+                Device::Gpu => {
+                    let dx = Storage::gpu_uninit("upsample_nearest", n * c * h * w)?;
+                    gk::upsample::upsample_nearest_backward(n, c, h, w, k, sd.gpu(), &dx).map_err(gpu_err("upsample_nearest"))?;
+                    Storage::Gpu(dx)
                 }
             };
             Ok(vec![Some(Tensor::constant(dx, in_shape.clone()))])

@@ -79,8 +79,11 @@ struct Args {
 
 fn device(name: &str) -> Result<Device> {
     match name {
-        "auto" | "cpu" => Ok(Device::Cpu),
-        "gpu" => Err(Error::config("--device gpu: this build has no GPU backend yet (use --device cpu or auto)")),
+        // `auto`: a hardware GPU when there is one, else the CPU (never a software adapter
+        // unless ONECLASS_REQUIRE_GPU=1).
+        "auto" | "cpu" => Device::parse(name).map_err(|e| Error::config(format!("--device {name}: {e}"))),
+        "gpu" => Device::parse(name)
+            .map_err(|e| Error::config(format!("--device gpu: no GPU adapter found ({e}); use --device cpu or auto"))),
         other => Err(Error::config(format!("--device {other:?} is not one of auto, cpu, gpu"))),
     }
 }
