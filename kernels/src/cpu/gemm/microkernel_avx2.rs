@@ -81,14 +81,18 @@ unsafe fn pack_transposed(src: &[f32], rs: usize, rows: usize, kc: usize, width:
         for p in (0..kc).step_by(8) {
             let steps = (kc - p).min(8);
             // Masked-off lanes are neither read nor able to fault, so the tail needs no copy.
+            // Rows past `rows` load as zeros through an empty mask; the loops keep constant
+            // bounds so the block stays in registers.
             let load_mask = first_lanes(steps);
             let mut block = [_mm256_setzero_ps(); 8];
-            for (r, v) in block.iter_mut().enumerate().take(group_rows) {
-                *v = _mm256_maskload_ps(src.add((g + r) * rs + p), load_mask);
+            for (r, v) in block.iter_mut().enumerate() {
+                let mask = if r < group_rows { load_mask } else { _mm256_setzero_si256() };
+                *v = _mm256_maskload_ps(src.wrapping_add((g + r) * rs + p), mask);
             }
             let block = transpose_8x8(block);
-            for (q, v) in block.iter().enumerate().take(steps) {
-                _mm256_maskstore_ps(dst.add((p + q) * width + g), store_mask, *v);
+            for (q, v) in block.iter().enumerate() {
+                let mask = if q < steps { store_mask } else { _mm256_setzero_si256() };
+                _mm256_maskstore_ps(dst.wrapping_add((p + q) * width + g), mask, *v);
             }
         }
     }

@@ -1,22 +1,25 @@
 //! Dense matrix multiply, the workhorse behind linear layers and (through im2col) convolutions.
 //!
 //! # The fast path (GotoBLAS / BLIS blocking)
-//! For each block of `NC` columns of `op(B)` and each slice of `KC` steps of `k`:
-//! 1. pack `op(B)[kc × nc]` into `NR`-wide micro-panels (shared by all tasks, packed in parallel);
-//! 2. split `m × nc` into a grid of tiles; each task packs its rows of `op(A)[mc × kc]` into
-//!    `MR`-tall micro-panels (a thread-local buffer that stays in L2) and, for every B
-//!    micro-panel (which stays in L1 while it is reused) and every A micro-panel, runs the
+//! For each block of `MC` rows of `op(A)`, each slice of `KC` steps of `k` and each block of `NC`
+//! columns of `op(B)`:
+//! 1. pack `op(A)[mc × kc]` into `MR`-tall micro-panels (once per k-block, for all column blocks);
+//! 2. pack `op(B)[kc × nc]` into `NR`-wide micro-panels (the block stays in each core's L2);
+//! 3. split `mc × nc` into a grid of tiles, one task each; for every A micro-panel (which stays
+//!    in L1 while it is reused) and every B micro-panel (streamed from L2), run the
 //!    register-blocked micro-kernel on one `MR × NR` tile of C.
+//!
+//! Packing is split over the pool too; all buffers are thread-local and reused across calls.
 //!
 //! The micro-kernel (`microkernel_*.rs`) is picked once per call from what the CPU supports.
 //! Packing turns all four transpose combinations into the same unit-stride kernel input, and
 //! zero-pads edge panels so edge tiles run the same kernel into a scratch tile.
 //!
 //! # Determinism
-//! Each element of C is summed over `k` in a fixed order: `KC`-long partial sums, in order, each
-//! accumulated by one micro-kernel call. `KC` depends on nothing but the constant below and the
-//! tiles never split `k`, so the result is bit-identical for any thread count or schedule
-//! (and between [`gemm`] and [`gemm_serial`]). It may differ in the last bits between SIMD levels.
+//! Each element of C is summed over `k` in a fixed order: one partial sum per k-block, added to C
+//! in order, each accumulated by one micro-kernel call. The k-blocks depend on `k` alone and no
+//! task ever splits one, so the result is bit-identical for any thread count or schedule (and
+//! between [`gemm`] and [`gemm_serial`]). It may differ in the last bits between SIMD levels.
 
 mod pack;
 
@@ -34,18 +37,25 @@ use rayon::prelude::*;
 
 use pack::{pack_a, pack_b, with_buffer, Slot, Strided};
 
-/// Steps of `k` per packed block. A B micro-panel is `KC·NR` floats (32 KiB with the AVX-512
-/// kernel), which must stay in the 48 KiB L1 while A micro-panels stream past it.
+// Block sizes, tuned on the 2-core Ice Lake Xeon (48 KiB L1d, 1.25 MiB L2 per core) with the
+// AVX-512 kernel; at 1024³ on one core, KC = 192 or NC = 256 cost 5–10%, and keeping the B
+// micro-panel in L1 (A streamed) instead of the A micro-panel cost ~8%.
+
+/// Steps of `k` per packed block: an A micro-panel (`KC·MR` floats, 14 KiB) stays in L1 with
+/// room for the B micro-panels streaming past it. Larger blocks mean fewer passes over C.
 const KC: usize = 256;
-/// Columns of `op(B)` packed at once. Large, so A is packed as few times as possible; a packed B
-/// block (`KC·NC` floats, 4 MiB) lives in L3 and is read once per task.
-const NC: usize = 4096;
-/// Most rows of `op(A)` one task packs: `MC·KC` floats (256 KiB) stay in the 1.25 MiB L2 while
-/// every B micro-panel of the tile is multiplied with them.
-const MC: usize = 256;
+/// Columns of `op(B)` packed at once: the packed block (`KC·NC` floats, 512 KiB) stays in L2,
+/// from where every A micro-panel of a tile streams through all of it.
+const NC: usize = 512;
+/// Rows of `op(A)` packed at once (`MC·KC` floats, 4 MiB, in L3): with fewer rows, A is
+/// packed once per k-block however many column blocks B has.
+const MC: usize = 4096;
+/// Most rows of C one task computes in a column block, so a large product splits into enough
+/// tasks to balance the threads.
+const TILE_ROWS: usize = 256;
 /// Below this many flops (`2·m·n·k`) one thread does the whole product: waking the pool costs
-/// tens of microseconds, as much as the product itself (the LeNet's per-sample convolution GEMMs,
-/// ≈ 2.5 MFLOP, stay serial).
+/// tens of microseconds, as much as the product itself (e.g. the engine's 200 × 32 × 196,
+/// 2.5 MFLOP, ~30 µs on one core, stays serial).
 const PARALLEL_MIN_FLOPS: usize = 8 << 20;
 /// Tiles per thread in a parallel product: more than one, so a thread slowed by other work on
 /// the machine is balanced by stealing, few enough that each tile still reuses its packed A.
@@ -235,82 +245,95 @@ impl SharedC {
 impl Problem<'_> {
     fn run<K: MicroKernel>(&self, c: &mut [f32]) {
         let (mr, nr) = (K::MR, K::NR);
-        let m_panels = self.m.div_ceil(mr);
         let c = SharedC(c.as_mut_ptr());
-        with_buffer(Slot::B, |b_buf| {
-            let tune = |name: &str, d: usize| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
-            let (kc_max, nc_max, mc_max) = (tune("GEMM_KC", KC), tune("GEMM_NC", NC), tune("GEMM_MC", MC));
-            let tpt = tune("GEMM_TPT", TILES_PER_THREAD);
-            for jc in (0..self.n).step_by(nc_max) {
-                let nc = nc_max.min(self.n - jc);
-                let n_panels = nc.div_ceil(nr);
-                let grid = Grid::new(m_panels, n_panels, (mc_max / mr).max(1), self.threads, tpt);
-                for pc in (0..self.k).step_by(kc_max) {
-                    let kc = kc_max.min(self.k - pc);
-                    // Later k-blocks add to what the earlier ones stored.
-                    let beta = if pc == 0 { self.beta } else { 1.0 };
+        // Blocks of equal size rather than full blocks and a runt: k = 800 runs as 4 × 200, not
+        // 3 × 256 + 32, whose last pass would read and write all of C for little work. Row and
+        // column blocks are cut at panel boundaries, so only the last panel of C can be partial.
+        let (all_m_panels, all_n_panels) = (self.m.div_ceil(mr), self.n.div_ceil(nr));
+        let (m_blocks, n_blocks, k_blocks) = (self.m.div_ceil(MC), self.n.div_ceil(NC), self.k.div_ceil(KC));
+        with_buffer(Slot::A, |a_buf| {
+            with_buffer(Slot::B, |b_buf| {
+                for a_panels in (0..m_blocks).map(|i| even_part(all_m_panels, m_blocks, i)) {
+                    for (i, pc) in (0..k_blocks).map(|i| even_part(self.k, k_blocks, i)).enumerate() {
+                        let kc = pc.len();
+                        // Later k-blocks add to what the earlier ones stored.
+                        let beta = if i == 0 { self.beta } else { 1.0 };
 
-                    let b_pack = b_buf.slice_mut(n_panels * kc * nr);
-                    if self.threads > 1 {
-                        let per_job = n_panels.div_ceil(2 * self.threads);
-                        b_pack.par_chunks_mut(per_job * kc * nr).enumerate().for_each(|(i, chunk)| {
-                            pack_b::<K>(self.b, jc, jc + nc, i * per_job, pc, kc, chunk)
+                        // Packed once per k-block and shared by every tile of every column block.
+                        let a_pack = a_buf.slice_mut(a_panels.len() * kc * mr);
+                        self.pack_split(a_pack, kc * mr, |first, dst| {
+                            pack_a::<K>(self.a, self.m, a_panels.start + first, pc.start, kc, dst)
                         });
-                    } else {
-                        pack_b::<K>(self.b, jc, jc + nc, 0, pc, kc, b_pack);
-                    }
-                    let b_pack = &*b_pack;
+                        let a_pack = &*a_pack;
 
-                    let tile = |t: usize| {
-                        let (rows, cols) = grid.tile(t);
-                        self.tile::<K>(rows, cols, jc, pc, kc, beta, b_pack, c);
-                    };
-                    if self.threads > 1 {
-                        (0..grid.len()).into_par_iter().for_each(tile);
-                    } else {
-                        (0..grid.len()).for_each(tile);
+                        for b_panels in (0..n_blocks).map(|i| even_part(all_n_panels, n_blocks, i)) {
+                            let jc = b_panels.start * nr..(b_panels.end * nr).min(self.n);
+                            let b_pack = b_buf.slice_mut(b_panels.len() * kc * nr);
+                            self.pack_split(b_pack, kc * nr, |first, dst| {
+                                pack_b::<K>(self.b, jc.clone(), first, pc.start, kc, dst)
+                            });
+                            let b_pack = &*b_pack;
+
+                            let grid = Grid::new(a_panels.len(), b_panels.len(), (TILE_ROWS / mr).max(1), self.threads);
+                            let tile = |t: usize| {
+                                let (rows, cols) = grid.tile(t);
+                                let origin = (a_panels.start * mr, jc.start);
+                                self.tile::<K>(rows, cols, origin, kc, beta, a_pack, b_pack, c);
+                            };
+                            if self.threads > 1 {
+                                (0..grid.len()).into_par_iter().for_each(tile);
+                            } else {
+                                (0..grid.len()).for_each(tile);
+                            }
+                        }
                     }
                 }
-            }
+            })
         });
     }
 
-    /// Multiply A panels `rows` by B panels `cols` (of the block at column `jc`) over steps
-    /// `pc .. pc + kc`, into C.
+    /// Fill `dst`, whole panels of `panel_len` floats, by `pack(first_panel, part)` on parts of
+    /// it, over the pool when the product is parallel.
+    fn pack_split(&self, dst: &mut [f32], panel_len: usize, pack: impl Fn(usize, &mut [f32]) + Sync) {
+        if self.threads > 1 {
+            let per_job = (dst.len() / panel_len).div_ceil(2 * self.threads).max(1);
+            dst.par_chunks_mut(per_job * panel_len).enumerate().for_each(|(i, part)| pack(i * per_job, part));
+        } else {
+            pack(0, dst);
+        }
+    }
+
+    /// Multiply packed A panels `rows` by packed B panels `cols` into C, whose block starts at
+    /// `origin` (row, column).
     #[allow(clippy::too_many_arguments)]
     fn tile<K: MicroKernel>(
         &self,
         rows: Range<usize>,
         cols: Range<usize>,
-        jc: usize,
-        pc: usize,
+        origin: (usize, usize),
         kc: usize,
         beta: f32,
+        a_pack: &[f32],
         b_pack: &[f32],
         c: SharedC,
     ) {
         let (mr, nr) = (K::MR, K::NR);
-        with_buffer(Slot::A, |a_buf| {
-            let a_pack = a_buf.slice_mut(rows.len() * kc * mr);
-            pack_a::<K>(self.a, self.m, rows.start, pc, kc, a_pack);
-            let one = |ip: usize, jp: usize| {
+        // A micro-panel outermost: it stays in L1 while the B block's micro-panels stream past it
+        // from L2 (the kernel prefetches them).
+        for ip in rows {
+            let a_panel = &a_pack[ip * kc * mr..][..kc * mr];
+            let row = origin.0 + ip * mr;
+            for jp in cols.clone() {
                 let b_panel = &b_pack[jp * kc * nr..][..kc * nr];
-                let col = jc + jp * nr;
-                let a_panel = &a_pack[(ip - rows.start) * kc * mr..][..kc * mr];
-                    let row = ip * mr;
-                    let shape = (mr.min(self.m - row), nr.min(self.n - col));
-                    // SAFETY: the panels hold kc·MR and kc·NR floats; the tile at (row, col),
-                    // clipped to `shape`, lies inside C (m × n) and belongs to this task alone.
-                    unsafe {
-                        micro_tile::<K>(kc, a_panel, b_panel, c.ptr().add(row * self.n + col), self.n, shape, self.alpha, beta)
-                    };
-            };
-            if std::env::var("GEMM_ORDER").is_ok() {
-                for ip in rows.clone() { for jp in cols.clone() { one(ip, jp) } }
-            } else {
-                for jp in cols.clone() { for ip in rows.clone() { one(ip, jp) } }
+                let col = origin.1 + jp * nr;
+                let shape = (mr.min(self.m - row), nr.min(self.n - col));
+                // SAFETY: the panels hold kc·MR and kc·NR floats; the tile at (row, col), clipped
+                // to `shape`, lies inside C (m × n) and belongs to this task alone.
+                unsafe {
+                    micro_tile::<K>(kc, a_panel, b_panel, c.ptr().add(row * self.n + col), self.n, shape, self.alpha, beta)
+                };
             }
-        });
+        }
     }
 }
 
@@ -337,12 +360,14 @@ unsafe fn micro_tile<K: MicroKernel>(
         return;
     }
     const MAX_TILE: usize = 14 * 32;
-    debug_assert!(K::MR * K::NR <= MAX_TILE);
+    const { assert!(K::MR * K::NR <= MAX_TILE) };
     let mut scratch = [0.0f32; MAX_TILE];
-    for i in 0..rows {
-        for j in 0..cols {
-            // The kernel reads C only when beta != 0; NaN poison never reaches scratch.
-            scratch[i * K::NR + j] = if beta == 0.0 { 0.0 } else { unsafe { *c.add(i * ldc + j) } };
+    if beta != 0.0 {
+        // Otherwise C is not read: it may hold NaN, and the kernel ignores the scratch anyway.
+        for i in 0..rows {
+            for j in 0..cols {
+                scratch[i * K::NR + j] = unsafe { *c.add(i * ldc + j) };
+            }
         }
     }
     unsafe { K::run(kc, a.as_ptr(), b.as_ptr(), scratch.as_mut_ptr(), K::NR, alpha, beta) };
@@ -363,8 +388,8 @@ struct Grid {
 }
 
 impl Grid {
-    fn new(m_panels: usize, n_panels: usize, max_tile_m_panels: usize, threads: usize, tpt: usize) -> Grid {
-        let want = if threads > 1 { tpt * threads } else { 1 };
+    fn new(m_panels: usize, n_panels: usize, max_tile_m_panels: usize, threads: usize) -> Grid {
+        let want = if threads > 1 { TILES_PER_THREAD * threads } else { 1 };
         // Split m first: each tile packs its own A rows, so splitting n would pack them again.
         // Only when m has too few panels to feed the threads is n split too.
         let mb = m_panels.div_ceil(max_tile_m_panels).max(want.min(m_panels));
@@ -485,12 +510,13 @@ mod tests {
 
     #[test]
     fn every_level_matches_reference_across_blocks() {
-        // k > KC (two k-blocks, beta applied once), n > NC (two column blocks), and products big
-        // enough for the parallel path.
+        // k > KC (several k-blocks, beta applied once), n > NC and m > MC (two column or row
+        // blocks), and products big enough for the parallel path.
         for level in levels() {
             for (ta, tb) in TRANSPOSES {
                 check(level, false, ta, tb, 9, 40, 2 * KC + 3, 1.0, 0.0);
                 check(level, false, ta, tb, 5, NC + 37, 3, 0.7, -1.5);
+                check(level, false, ta, tb, MC + 37, 5, 3, 0.7, -1.5);
                 check(level, true, ta, tb, 150, 170, KC + 90, 1.0, 0.0);
                 check(level, true, ta, tb, 3, 900, 2 * KC + 1, -1.0, 1.0);
             }
@@ -565,141 +591,6 @@ mod tests {
         ) {
             let levels = levels();
             check(levels[level_index % levels.len()], parallel, ta, tb, m, n, k, alpha, beta);
-        }
-    }
-}
-#[cfg(test)]
-mod tmp_kernel_speed {
-    use super::*;
-    #[test]
-    #[ignore]
-    fn kernel_speed() {
-        type K = microkernel_avx512::Avx512;
-        let kc: usize = std::env::var("KC").ok().and_then(|v| v.parse().ok()).unwrap_or(256);
-        let a = vec![0.5f32; kc * K::MR];
-        let b = vec![0.25f32; kc * K::NR];
-        let mut c = vec![0.0f32; K::MR * K::NR];
-        let reps = 50_000_000 / kc;
-        for _ in 0..3 {
-            let cpu = || std::fs::read_to_string("/proc/thread-self/schedstat").unwrap().split_whitespace().next().unwrap().parse::<f64>().unwrap() * 1e-9;
-            let t = cpu();
-            for _ in 0..reps {
-                unsafe { K::run(kc, a.as_ptr(), b.as_ptr(), c.as_mut_ptr(), K::NR, 1.0, 1.0) };
-            }
-            let s = cpu() - t;
-            println!("kernel {:.1} GFLOP/s", 2.0 * (K::MR * K::NR * kc * reps) as f64 / s / 1e9);
-        }
-    }
-}
-#[cfg(test)]
-mod tmp_peak {
-    use std::arch::x86_64::*;
-    #[target_feature(enable = "avx512f")]
-    unsafe fn fma_loop(n: usize) -> f32 {
-        let mut acc = [_mm512_set1_ps(1.0); 24];
-        let x = std::hint::black_box(_mm512_set1_ps(0.999));
-        let y = std::hint::black_box(_mm512_set1_ps(0.001));
-        for _ in 0..n {
-            for a in acc.iter_mut() { *a = _mm512_fmadd_ps(*a, x, y); }
-        }
-        let mut s = _mm512_setzero_ps();
-        for a in acc { s = _mm512_add_ps(s, a); }
-        _mm512_reduce_add_ps(s)
-    }
-    #[test]
-    #[ignore]
-    fn peak() {
-        let cpu = || std::fs::read_to_string("/proc/thread-self/schedstat").unwrap().split_whitespace().next().unwrap().parse::<f64>().unwrap() * 1e-9;
-        for _ in 0..3 {
-            let n = 20_000_000;
-            let t = cpu();
-            let r = unsafe { fma_loop(n) };
-            let s = cpu() - t;
-            println!("peak {:.1} GFLOP/s ({r})", 2.0 * 16.0 * 24.0 * n as f64 / s / 1e9);
-        }
-    }
-}
-#[cfg(test)]
-mod tmp_variants {
-    use std::arch::x86_64::*;
-    #[target_feature(enable = "avx512f")]
-    unsafe fn kern<const MR: usize, const U: usize>(kc: usize, mut a: *const f32, mut b: *const f32, c: *mut f32, ldc: usize) {
-        let mut lo = [_mm512_setzero_ps(); MR];
-        let mut hi = [_mm512_setzero_ps(); MR];
-        for _ in 0..kc / U {
-            for _ in 0..U {
-                let b_lo = _mm512_loadu_ps(b);
-                let b_hi = _mm512_loadu_ps(b.add(16));
-                for i in 0..MR {
-                    let ai = _mm512_set1_ps(*a.add(i));
-                    lo[i] = _mm512_fmadd_ps(ai, b_lo, lo[i]);
-                    hi[i] = _mm512_fmadd_ps(ai, b_hi, hi[i]);
-                }
-                a = a.add(MR);
-                b = b.add(32);
-            }
-        }
-        for i in 0..MR {
-            let row = c.add(i * ldc);
-            _mm512_storeu_ps(row, _mm512_add_ps(lo[i], _mm512_loadu_ps(row)));
-            _mm512_storeu_ps(row.add(16), _mm512_add_ps(hi[i], _mm512_loadu_ps(row.add(16))));
-        }
-    }
-    fn time<const MR: usize, const U: usize>(kc: usize) -> f64 {
-        let mut ab = super::pack::PackBuffer::default();
-        let a = ab.slice_mut(kc * MR); a.fill(0.5);
-        let mut bb = super::pack::PackBuffer::default();
-        let b = bb.slice_mut(kc * 32); b.fill(0.25);
-        let mut c = vec![0.0f32; MR * 32];
-        let cpu = || std::fs::read_to_string("/proc/thread-self/schedstat").unwrap().split_whitespace().next().unwrap().parse::<f64>().unwrap() * 1e-9;
-        let reps = 30_000_000 / kc;
-        let t = cpu();
-        for _ in 0..reps { unsafe { kern::<MR, U>(kc, a.as_ptr(), b.as_ptr(), c.as_mut_ptr(), 32) } }
-        2.0 * (MR * 32 * kc * reps) as f64 / (cpu() - t) / 1e9
-    }
-    #[test]
-    #[ignore]
-    fn variants() {
-        for round in 0..3 {
-            for kc in [128, 256] {
-                println!("round {round} kc {kc}: 14x32 u1 {:.1} | 14x32 u4 {:.1} | 12x32 u1 {:.1} | 12x32 u4 {:.1} | 8x32 u4 {:.1}",
-                    time::<14, 1>(kc), time::<14, 4>(kc), time::<12, 1>(kc), time::<12, 4>(kc), time::<8, 4>(kc));
-            }
-        }
-    }
-}
-#[cfg(test)]
-mod tmp_ws {
-    use super::*;
-    type K = microkernel_avx512::Avx512;
-    fn cpu() -> f64 { std::fs::read_to_string("/proc/thread-self/schedstat").unwrap().split_whitespace().next().unwrap().parse::<f64>().unwrap() * 1e-9 }
-    /// na A panels, nb B panels; order: ir inner (a_inner) or jr inner.
-    fn run(kc: usize, na: usize, nb: usize, a_inner: bool, ldc: usize) -> f64 {
-        let mut ab = pack::PackBuffer::default();
-        let a = ab.slice_mut(kc * K::MR * na); a.fill(0.5);
-        let mut bb = pack::PackBuffer::default();
-        let b = bb.slice_mut(kc * K::NR * nb); b.fill(0.25);
-        let mut c = vec![0.0f32; (na * K::MR) * ldc.max(nb * K::NR)];
-        let ldc = ldc.max(nb * K::NR);
-        let calls = 40_000_000 / kc / (na * nb) + 1;
-        let t = cpu();
-        for _ in 0..calls {
-            if a_inner {
-                for j in 0..nb { for i in 0..na { unsafe { K::run(kc, a[i*kc*K::MR..].as_ptr(), b[j*kc*K::NR..].as_ptr(), c[i*K::MR*ldc + j*K::NR..].as_mut_ptr(), ldc, 1.0, 1.0) } } }
-            } else {
-                for i in 0..na { for j in 0..nb { unsafe { K::run(kc, a[i*kc*K::MR..].as_ptr(), b[j*kc*K::NR..].as_ptr(), c[i*K::MR*ldc + j*K::NR..].as_mut_ptr(), ldc, 1.0, 1.0) } } }
-            }
-        }
-        2.0 * (K::MR * K::NR * kc * calls * na * nb) as f64 / (cpu() - t) / 1e9
-    }
-    #[test]
-    #[ignore]
-    fn working_sets() {
-        for _ in 0..2 {
-            for kc in [128, 256, 384] {
-                println!("kc {kc}: L1 only {:.1} | A-stream(9 A, 32 B, ir inner) {:.1} | B-stream(9 A, 32 B, jr inner) {:.1} | ir-inner ldc1024 {:.1} | jr-inner ldc1024 {:.1} | jr-inner 16B {:.1}",
-                    run(kc, 1, 1, true, 0), run(kc, 9, 32, true, 0), run(kc, 9, 32, false, 0), run(kc, 9, 32, true, 1024), run(kc, 9, 32, false, 1024), run(kc, 9, 16, false, 1024));
-            }
         }
     }
 }

@@ -6,7 +6,8 @@
 //! transpose combinations share one fast path. Rows past the matrix edge are zero, so edge tiles
 //! run the same full-size kernel (their extra results are simply not stored).
 
-use std::cell::Cell;
+use std::cell::RefCell;
+use std::ops::Range;
 
 use super::MicroKernel;
 
@@ -33,29 +34,30 @@ impl PackBuffer {
 }
 
 thread_local! {
-    // Reused across calls so the hot path does not allocate. Each is *taken* for the duration of
-    // one use and put back afterwards, so a nested GEMM on the same thread (rayon may run another
-    // task while this one waits) finds an empty buffer and grows its own instead of aliasing.
-    static PACK_A: Cell<PackBuffer> = Cell::new(PackBuffer::default());
-    static PACK_B: Cell<PackBuffer> = Cell::new(PackBuffer::default());
+    // Reused across calls so the hot path does not allocate. A use pops a buffer and pushes it
+    // back afterwards, so a nested GEMM on the same thread (rayon may run another caller's task
+    // while this one waits for its tiles) pops a second buffer instead of aliasing the first,
+    // and that one is kept for the next nested call too.
+    static POOL_A: RefCell<Vec<PackBuffer>> = const { RefCell::new(Vec::new()) };
+    static POOL_B: RefCell<Vec<PackBuffer>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Which thread-local buffer to borrow.
+/// Which pool of thread-local buffers to draw from.
 #[derive(Clone, Copy)]
 pub(super) enum Slot {
     A,
     B,
 }
 
-/// Run `f` with this thread's reusable buffer for `slot`.
+/// Run `f` with one of this thread's reusable buffers for `slot`.
 pub(super) fn with_buffer<T>(slot: Slot, f: impl FnOnce(&mut PackBuffer) -> T) -> T {
-    let key = match slot {
-        Slot::A => &PACK_A,
-        Slot::B => &PACK_B,
+    let pool = match slot {
+        Slot::A => &POOL_A,
+        Slot::B => &POOL_B,
     };
-    let mut buf = key.with(Cell::take);
+    let mut buf = pool.with(|p| p.borrow_mut().pop()).unwrap_or_default();
     let out = f(&mut buf);
-    key.with(|cell| cell.set(buf));
+    pool.with(|p| p.borrow_mut().push(buf));
     out
 }
 
@@ -68,38 +70,6 @@ pub(super) struct Strided<'a> {
     pub src: &'a [f32],
     pub rs: usize,
     pub cs: usize,
-}
-
-/// Pack rows `r0 .. r0 + rows` (at most `R` of them), steps `p0 .. p0 + kc`, into one micro-panel
-/// `dst[..kc·R]`, zero-filling rows `rows .. R`.
-///
-/// `R` is a run-time argument because the kernels' widths are associated constants, which cannot
-/// be const generic arguments; `inline(always)` down from the call site makes it a constant again.
-#[inline(always)]
-#[allow(non_snake_case)]
-fn pack_panel<K: MicroKernel>(v: Strided, r0: usize, rows: usize, p0: usize, kc: usize, R: usize, dst: &mut [f32]) {
-    debug_assert!(rows <= R && dst.len() >= kc * R);
-    let dst = &mut dst[..kc * R];
-    if v.rs == 1 {
-        // The panel's rows are contiguous in memory: one short copy per k step.
-        for (p, out) in dst.chunks_exact_mut(R).enumerate() {
-            let start = r0 + (p0 + p) * v.cs;
-            if rows == R {
-                // Full panel: a copy of constant length, which compiles to a few vector moves.
-                out.copy_from_slice(&v.src[start..start + R]);
-            } else {
-                out[..rows].copy_from_slice(&v.src[start..start + rows]);
-                out[rows..].fill(0.0);
-            }
-        }
-    } else {
-        // The k steps are contiguous: packing transposes a `rows × kc` block.
-        debug_assert_eq!(v.cs, 1);
-        let start = r0 * v.rs + p0;
-        let end = if rows == 0 { start } else { start + (rows - 1) * v.rs + kc };
-        // SAFETY: `gemm_at` checked that the CPU runs K's instructions.
-        unsafe { K::pack_transposed(&v.src[start..end], v.rs, rows, kc, R, dst) };
-    }
 }
 
 /// The portable transposing pack (see [`MicroKernel::pack_transposed`]).
@@ -121,6 +91,9 @@ pub(super) fn pack_transposed_portable(src: &[f32], rs: usize, rows: usize, kc: 
 
 /// Pack panels `first .. first + dst.len() / (kc·R)` of the block whose rows are
 /// `r_begin .. r_end` (panel `i` covers rows `r_begin + i·R ..`) and steps `p0 .. p0 + kc`.
+///
+/// `R` is a run-time argument because the kernels' widths are associated constants, which cannot
+/// be const generic arguments; `inline(always)` into `pack_a`/`pack_b` makes it a constant again.
 #[allow(clippy::too_many_arguments, non_snake_case)]
 #[inline(always)]
 fn pack_panels<K: MicroKernel>(
@@ -133,9 +106,37 @@ fn pack_panels<K: MicroKernel>(
     R: usize,
     dst: &mut [f32],
 ) {
-    for (i, panel) in dst.chunks_exact_mut(kc * R).enumerate() {
-        let r0 = r_begin + (first + i) * R;
-        pack_panel::<K>(v, r0, R.min(r_end - r0), p0, kc, R, panel);
+    let panel_len = kc * R;
+    let r_first = r_begin + first * R;
+    let r_last = r_end.min(r_first + dst.len() / panel_len * R);
+    if v.rs == 1 {
+        // The panels' rows are contiguous in memory: walk each k step's line once, left to right
+        // (a stream the hardware prefetcher follows), handing an R-wide piece to each panel.
+        for p in 0..kc {
+            let start = (p0 + p) * v.cs;
+            let line = &v.src[start + r_first..start + r_last];
+            for (piece, panel) in line.chunks(R).zip(dst.chunks_exact_mut(panel_len)) {
+                let out = &mut panel[p * R..(p + 1) * R];
+                if piece.len() == R {
+                    // Constant length: a few vector moves, not a `memcpy` call.
+                    out.copy_from_slice(piece);
+                } else {
+                    out[..piece.len()].copy_from_slice(piece);
+                    out[piece.len()..].fill(0.0);
+                }
+            }
+        }
+    } else {
+        // The k steps are contiguous: each panel is the transpose of a `rows × kc` block.
+        debug_assert_eq!(v.cs, 1);
+        for (i, panel) in dst.chunks_exact_mut(panel_len).enumerate() {
+            let r0 = r_first + i * R;
+            let rows = R.min(r_last - r0);
+            let start = r0 * v.rs + p0;
+            let end = start + (rows - 1) * v.rs + kc;
+            // SAFETY: `gemm_at` checked that the CPU runs K's instructions.
+            unsafe { K::pack_transposed(&v.src[start..end], v.rs, rows, kc, R, panel) };
+        }
     }
 }
 
@@ -144,16 +145,8 @@ pub(super) fn pack_a<K: MicroKernel>(a: Strided, m: usize, first: usize, p0: usi
     pack_panels::<K>(a, 0, m, first, p0, kc, K::MR, dst)
 }
 
-/// Pack `NR`-wide panels `first ..` of columns `c_begin .. c_end` of `op(B)`, steps
-/// `p0 .. p0 + kc`, into `dst`.
-pub(super) fn pack_b<K: MicroKernel>(
-    b: Strided,
-    c_begin: usize,
-    c_end: usize,
-    first: usize,
-    p0: usize,
-    kc: usize,
-    dst: &mut [f32],
-) {
-    pack_panels::<K>(b, c_begin, c_end, first, p0, kc, K::NR, dst)
+/// Pack `NR`-wide panels `first ..` of columns `cols` of `op(B)`, steps `p0 .. p0 + kc`, into
+/// `dst`.
+pub(super) fn pack_b<K: MicroKernel>(b: Strided, cols: Range<usize>, first: usize, p0: usize, kc: usize, dst: &mut [f32]) {
+    pack_panels::<K>(b, cols.start, cols.end, first, p0, kc, K::NR, dst)
 }
