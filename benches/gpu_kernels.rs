@@ -16,7 +16,9 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use kernels::gpu::{conv, gemm, Context, ContextOptions, GpuBuffer};
 
 fn filled(len: usize, seed: u32) -> Vec<f32> {
-    (0..len).map(|i| ((i as u32).wrapping_mul(2_654_435_761).wrapping_add(seed) >> 8) as f32 / (1u32 << 24) as f32 - 0.5).collect()
+    (0..len)
+        .map(|i| ((i as u32).wrapping_mul(2_654_435_761).wrapping_add(seed) >> 8) as f32 / (1u32 << 24) as f32 - 0.5)
+        .collect()
 }
 
 fn context() -> Option<Context> {
@@ -80,7 +82,9 @@ fn gpu_kernels(c: &mut Criterion) {
     let fwd = || conv::conv2d_forward(&g, &x, &w, &y).unwrap();
     let bwd_in = || conv::conv2d_backward_input(&g, &dy, &w, &dx).unwrap();
     let bwd_w = || conv::conv2d_backward_weight(&g, &x, &dy, &dw).unwrap();
-    for (name, f) in [("conv2d_forward", &fwd as &dyn Fn()), ("conv2d_backward_input", &bwd_in), ("conv2d_backward_weight", &bwd_w)] {
+    for (name, f) in
+        [("conv2d_forward", &fwd as &dyn Fn()), ("conv2d_backward_input", &bwd_in), ("conv2d_backward_weight", &bwd_w)]
+    {
         f();
         group.bench_function(name, |bch| bch.iter_custom(|iters| timed(&ctx, iters, f)));
     }

@@ -29,7 +29,12 @@ fn bench(name: &str, batch: usize, reps: usize, mut step: impl FnMut()) {
 }
 
 /// Deep SVDD step: loss = mean ‖φ(x) − c‖², Adam(lr 1e-4, weight decay 1e-6).
-fn svdd_step<F: Fn(&Tensor) -> engine::Result<Tensor>>(vars: &Vars, forward: F, dims: &[usize], rng: &mut Rng) -> impl FnMut() {
+fn svdd_step<F: Fn(&Tensor) -> engine::Result<Tensor>>(
+    vars: &Vars,
+    forward: F,
+    dims: &[usize],
+    rng: &mut Rng,
+) -> impl FnMut() {
     let dev = Device::Cpu;
     let x = Tensor::rand_uniform(dims, 0.0, 1.0, rng, dev).unwrap();
     let rep = no_grad(|| forward(&x)).unwrap().dims()[1];

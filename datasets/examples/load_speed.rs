@@ -26,9 +26,7 @@ fn mib(bytes: u64) -> f64 {
 }
 
 fn main() {
-    let dir = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "../shared/data/mnist".into());
+    let dir = std::env::args().nth(1).unwrap_or_else(|| "../shared/data/mnist".into());
     let before = vm_hwm();
     let t = Instant::now();
     let loaded = Source::Mnist(dir.into()).load().unwrap_or_else(|e| {
@@ -50,21 +48,14 @@ fn main() {
     );
 
     let t = Instant::now();
-    let cfg = ProtocolConfig {
-        scaling: Scaling::GcnMinMax,
-        ..Default::default()
-    };
+    let cfg = ProtocolConfig { scaling: Scaling::GcnMinMax, ..Default::default() };
     let s = split(&loaded, Some(0), &cfg).unwrap_or_else(|e| {
         eprintln!("error: {e}");
         std::process::exit(2);
     });
     let split_s = t.elapsed().as_secs_f64();
     let after_split = vm_hwm();
-    println!(
-        "split: class 0, GCN + min-max: {} train / {} test in {split_s:.3} s",
-        s.train.len(),
-        s.test.len()
-    );
+    println!("split: class 0, GCN + min-max: {} train / {} test in {split_s:.3} s", s.train.len(), s.test.len());
 
     match (before, after_load, after_split) {
         (Some(b), Some(l), Some(sp)) => {

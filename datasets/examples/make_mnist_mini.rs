@@ -10,17 +10,13 @@ use std::path::Path;
 fn gunzip(path: &Path) -> Vec<u8> {
     let f = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut out = Vec::new();
-    flate2::read::MultiGzDecoder::new(std::io::BufReader::new(f))
-        .read_to_end(&mut out)
-        .expect("gunzip");
+    flate2::read::MultiGzDecoder::new(std::io::BufReader::new(f)).read_to_end(&mut out).expect("gunzip");
     out
 }
 
 fn write_gz(path: &Path, bytes: &[u8]) {
     let f = std::fs::File::create(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut enc = flate2::GzBuilder::new()
-        .mtime(0)
-        .write(f, flate2::Compression::best());
+    let mut enc = flate2::GzBuilder::new().mtime(0).write(f, flate2::Compression::best());
     enc.write_all(bytes).expect("write");
     enc.finish().expect("finish");
 }
@@ -28,10 +24,8 @@ fn write_gz(path: &Path, bytes: &[u8]) {
 fn subset(src: &Path, dst: &Path, prefix: &str, per_class: usize) {
     let images = gunzip(&src.join(format!("{prefix}-images-idx3-ubyte.gz")));
     let labels = gunzip(&src.join(format!("{prefix}-labels-idx1-ubyte.gz")));
-    let (rows, cols) = (
-        u32::from_be_bytes(images[8..12].try_into().unwrap()),
-        u32::from_be_bytes(images[12..16].try_into().unwrap()),
-    );
+    let (rows, cols) =
+        (u32::from_be_bytes(images[8..12].try_into().unwrap()), u32::from_be_bytes(images[12..16].try_into().unwrap()));
     let px = (rows * cols) as usize;
     let mut taken = [0usize; 10];
     let mut keep = Vec::new();
@@ -55,10 +49,7 @@ fn subset(src: &Path, dst: &Path, prefix: &str, per_class: usize) {
     }
     write_gz(&dst.join(format!("{prefix}-images-idx3-ubyte.gz")), &img);
     write_gz(&dst.join(format!("{prefix}-labels-idx1-ubyte.gz")), &lab);
-    println!(
-        "{prefix}: {n} images, last source index {}",
-        keep.last().unwrap()
-    );
+    println!("{prefix}: {n} images, last source index {}", keep.last().unwrap());
 }
 
 fn main() {

@@ -40,10 +40,7 @@ fn read_batch(s: &mut Stream<'_>, out: &mut Raw) -> Result<()> {
         count += 1;
     }
     if count == 0 {
-        return Err(DataError::truncated(
-            &s.origin,
-            "no records (the file is empty)",
-        ));
+        return Err(DataError::truncated(&s.origin, "no records (the file is empty)"));
     }
     Ok(())
 }
@@ -57,11 +54,7 @@ struct Raw {
 
 impl Raw {
     fn into_dataset(self) -> Dataset<Values> {
-        Dataset {
-            x: Values::U8(self.pixels),
-            labels: self.labels,
-            shape: vec![3, 32, 32],
-        }
+        Dataset { x: Values::U8(self.pixels), labels: self.labels, shape: vec![3, 32, 32] }
     }
 }
 
@@ -85,16 +78,7 @@ fn load_files(files: &[PathBuf]) -> Result<Dataset<Values>> {
 pub fn load_cifar_dir(dir: &Path) -> Result<(Dataset<Values>, Dataset<Values>)> {
     crate::check_dir(dir)?;
     let sub = dir.join("cifar-10-batches-bin");
-    let dir = if !dir.join("test_batch.bin").exists() && sub.is_dir() {
-        sub
-    } else {
-        dir.to_path_buf()
-    };
-    let train: Vec<PathBuf> = (1..=5)
-        .map(|i| dir.join(format!("data_batch_{i}.bin")))
-        .collect();
-    Ok((
-        load_files(&train)?,
-        load_files(&[dir.join("test_batch.bin")])?,
-    ))
+    let dir = if !dir.join("test_batch.bin").exists() && sub.is_dir() { sub } else { dir.to_path_buf() };
+    let train: Vec<PathBuf> = (1..=5).map(|i| dir.join(format!("data_batch_{i}.bin"))).collect();
+    Ok((load_files(&train)?, load_files(&[dir.join("test_batch.bin")])?))
 }

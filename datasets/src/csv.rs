@@ -28,10 +28,7 @@ impl FromStr for LabelColumn {
     fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
         Ok(match s {
             "last" | "-1" => LabelColumn::Last,
-            _ => s
-                .parse()
-                .map(LabelColumn::Index)
-                .unwrap_or_else(|_| LabelColumn::Name(s.to_string())),
+            _ => s.parse().map(LabelColumn::Index).unwrap_or_else(|_| LabelColumn::Name(s.to_string())),
         })
     }
 }
@@ -40,31 +37,20 @@ fn fields(line: &str) -> Vec<&str> {
     line.split(',')
         .map(|f| {
             let f = f.trim();
-            f.strip_prefix('"')
-                .and_then(|f| f.strip_suffix('"'))
-                .unwrap_or(f)
+            f.strip_prefix('"').and_then(|f| f.strip_suffix('"')).unwrap_or(f)
         })
         .collect()
 }
 
 /// Parses CSV text held in memory.
 pub fn parse_csv(bytes: &[u8], label: &LabelColumn, origin: &Origin) -> Result<Dataset> {
-    let text = std::str::from_utf8(bytes)
-        .map_err(|e| DataError::format(origin, format!("not UTF-8 text ({e})")))?;
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .map(|(i, l)| (i + 1, l))
-        .filter(|(_, l)| !l.trim().is_empty());
+    let text = std::str::from_utf8(bytes).map_err(|e| DataError::format(origin, format!("not UTF-8 text ({e})")))?;
+    let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l)).filter(|(_, l)| !l.trim().is_empty());
     let Some((first_no, first)) = lines.next() else {
-        return Err(DataError::format(
-            origin,
-            "no data rows (the file is empty)",
-        ));
+        return Err(DataError::format(origin, "no data rows (the file is empty)"));
     };
     let head = fields(first);
-    let has_header =
-        matches!(label, LabelColumn::Name(_)) || head.iter().any(|f| f.parse::<f64>().is_err());
+    let has_header = matches!(label, LabelColumn::Name(_)) || head.iter().any(|f| f.parse::<f64>().is_err());
     let ncols = head.len();
     let col = match label {
         LabelColumn::Last => ncols - 1,
@@ -76,15 +62,11 @@ pub fn parse_csv(bytes: &[u8], label: &LabelColumn, origin: &Origin) -> Result<D
                 msg: format!("label column {i} does not exist ({ncols} columns)"),
             })
         }
-        LabelColumn::Name(n) => {
-            head.iter()
-                .position(|h| h == n)
-                .ok_or_else(|| DataError::Parse {
-                    origin: origin.clone(),
-                    line: first_no,
-                    msg: format!("no column named {n:?} in the header"),
-                })?
-        }
+        LabelColumn::Name(n) => head.iter().position(|h| h == n).ok_or_else(|| DataError::Parse {
+            origin: origin.clone(),
+            line: first_no,
+            msg: format!("no column named {n:?} in the header"),
+        })?,
     };
     if ncols < 2 {
         return Err(DataError::Parse {
@@ -96,38 +78,23 @@ pub fn parse_csv(bytes: &[u8], label: &LabelColumn, origin: &Origin) -> Result<D
     let d = ncols - 1;
     let mut x = Vec::new();
     let mut labels = Vec::new();
-    let rows = if has_header {
-        None
-    } else {
-        Some((first_no, first))
-    };
+    let rows = if has_header { None } else { Some((first_no, first)) };
     for (line, l) in rows.into_iter().chain(lines) {
         let f = fields(l);
         if f.len() != ncols {
-            return Err(DataError::Ragged {
-                origin: origin.clone(),
-                line,
-                expected: ncols,
-                found: f.len(),
-            });
+            return Err(DataError::Ragged { origin: origin.clone(), line, expected: ncols, found: f.len() });
         }
         let row = labels.len();
         let mut c = 0;
         for (j, v) in f.iter().enumerate() {
             if v.is_empty() {
-                return Err(DataError::Parse {
-                    origin: origin.clone(),
-                    line,
-                    msg: format!("column {j} is empty"),
-                });
+                return Err(DataError::Parse { origin: origin.clone(), line, msg: format!("column {j} is empty") });
             }
             if j == col {
-                let y = v.parse::<i64>().ok().or_else(|| {
-                    v.parse::<f64>()
-                        .ok()
-                        .filter(|y| y.fract() == 0.0 && y.abs() < 9e15)
-                        .map(|y| y as i64)
-                });
+                let y = v
+                    .parse::<i64>()
+                    .ok()
+                    .or_else(|| v.parse::<f64>().ok().filter(|y| y.fract() == 0.0 && y.abs() < 9e15).map(|y| y as i64));
                 labels.push(y.ok_or_else(|| DataError::Parse {
                     origin: origin.clone(),
                     line,
@@ -141,12 +108,7 @@ pub fn parse_csv(bytes: &[u8], label: &LabelColumn, origin: &Origin) -> Result<D
                 msg: format!("column {j}: {v:?} is not a number"),
             })?;
             if !(val as f32).is_finite() {
-                return Err(DataError::NonFinite {
-                    origin: origin.clone(),
-                    row,
-                    col: c,
-                    value: val,
-                });
+                return Err(DataError::NonFinite { origin: origin.clone(), row, col: c, value: val });
             }
             x.push(val as f32);
             c += 1;
@@ -155,11 +117,7 @@ pub fn parse_csv(bytes: &[u8], label: &LabelColumn, origin: &Origin) -> Result<D
     if labels.is_empty() {
         return Err(DataError::format(origin, "no data rows (only a header)"));
     }
-    Ok(Dataset {
-        x,
-        labels,
-        shape: vec![d],
-    })
+    Ok(Dataset { x, labels, shape: vec![d] })
 }
 
 /// Loads a CSV file.

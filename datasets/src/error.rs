@@ -31,10 +31,7 @@ impl From<&Path> for Origin {
 pub enum DataError {
     /// The file could not be opened or read (missing path, permissions, a directory, …).
     #[error("{origin}: cannot read: {source}")]
-    Io {
-        origin: Origin,
-        source: std::io::Error,
-    },
+    Io { origin: Origin, source: std::io::Error },
 
     /// A gzip or deflate stream that does not decode (bad header, bad data, CRC mismatch).
     #[error("{origin}: corrupt compressed data: {msg}")]
@@ -55,54 +52,27 @@ pub enum DataError {
 
     /// A class label outside the range the format allows.
     #[error("{origin}: label {label} of sample {index} is out of range ({allowed})")]
-    LabelOutOfRange {
-        origin: Origin,
-        index: usize,
-        label: i64,
-        allowed: String,
-    },
+    LabelOutOfRange { origin: Origin, index: usize, label: i64, allowed: String },
 
     /// A NaN or infinite value in tabular data.
     #[error("{origin}: non-finite value {value} at row {row}, column {col}")]
-    NonFinite {
-        origin: Origin,
-        row: usize,
-        col: usize,
-        value: f64,
-    },
+    NonFinite { origin: Origin, row: usize, col: usize, value: f64 },
 
     /// A CSV line whose field count differs from the first line's.
     #[error("{origin}: line {line} has {found} fields, expected {expected}")]
-    Ragged {
-        origin: Origin,
-        line: usize,
-        expected: usize,
-        found: usize,
-    },
+    Ragged { origin: Origin, line: usize, expected: usize, found: usize },
 
     /// A CSV field that does not parse as a number, or a missing label column.
     #[error("{origin}: line {line}: {msg}")]
-    Parse {
-        origin: Origin,
-        line: usize,
-        msg: String,
-    },
+    Parse { origin: Origin, line: usize, msg: String },
 
     /// The requested normal class does not occur in the data.
     #[error("{origin}: normal class {class} is not in the data (classes present: {present})")]
-    UnknownClass {
-        origin: Origin,
-        class: i64,
-        present: String,
-    },
+    UnknownClass { origin: Origin, class: i64, present: String },
 
     /// The normal class occurs but leaves no training sample (e.g. only in the test split).
     #[error("{origin}: normal class {class} has no training samples{detail}")]
-    EmptyNormalClass {
-        origin: Origin,
-        class: i64,
-        detail: String,
-    },
+    EmptyNormalClass { origin: Origin, class: i64, detail: String },
 
     /// Protocol settings that cannot be met by this data (contamination beyond the anomalies
     /// available, fractions outside [0, 1), a missing `--data` path, …).
@@ -130,31 +100,19 @@ impl DataError {
     }
 
     pub(crate) fn format(origin: &Origin, msg: impl Into<String>) -> Self {
-        DataError::Format {
-            origin: origin.clone(),
-            msg: msg.into(),
-        }
+        DataError::Format { origin: origin.clone(), msg: msg.into() }
     }
 
     pub(crate) fn truncated(origin: &Origin, msg: impl Into<String>) -> Self {
-        DataError::Truncated {
-            origin: origin.clone(),
-            msg: msg.into(),
-        }
+        DataError::Truncated { origin: origin.clone(), msg: msg.into() }
     }
 
     pub(crate) fn config(origin: &Origin, msg: impl Into<String>) -> Self {
-        DataError::Config {
-            origin: origin.clone(),
-            msg: msg.into(),
-        }
+        DataError::Config { origin: origin.clone(), msg: msg.into() }
     }
 
     pub(crate) fn io(origin: &Origin, source: std::io::Error) -> Self {
-        DataError::Io {
-            origin: origin.clone(),
-            source,
-        }
+        DataError::Io { origin: origin.clone(), source }
     }
 }
 

@@ -17,28 +17,19 @@ fn header(s: &mut Stream<'_>, ndims: usize, what: &str) -> Result<Vec<usize>> {
     if magic[0] != 0 || magic[1] != 0 {
         return Err(DataError::format(
             &s.origin,
-            format!(
-                "not an IDX file (magic {:02x}{:02x}{:02x}{:02x})",
-                magic[0], magic[1], magic[2], magic[3]
-            ),
+            format!("not an IDX file (magic {:02x}{:02x}{:02x}{:02x})", magic[0], magic[1], magic[2], magic[3]),
         ));
     }
     if magic[2] != UBYTE {
         return Err(DataError::format(
             &s.origin,
-            format!(
-                "IDX data type 0x{:02x} is not supported (expected 0x08, unsigned bytes)",
-                magic[2]
-            ),
+            format!("IDX data type 0x{:02x} is not supported (expected 0x08, unsigned bytes)", magic[2]),
         ));
     }
     if magic[3] as usize != ndims {
         return Err(DataError::format(
             &s.origin,
-            format!(
-                "IDX file has {} dimensions, expected {ndims} for {what}",
-                magic[3]
-            ),
+            format!("IDX file has {} dimensions, expected {ndims} for {what}", magic[3]),
         ));
     }
     let mut dims = Vec::with_capacity(ndims);
@@ -79,11 +70,7 @@ pub(crate) fn read_labels(s: &mut Stream<'_>) -> Result<Vec<i64>> {
 
 /// Parses an image file and its label file into one data set, checking that the counts agree and
 /// that every label is below `n_classes`.
-pub(crate) fn read_pair(
-    images: &mut Stream<'_>,
-    labels: &mut Stream<'_>,
-    n_classes: i64,
-) -> Result<Dataset<Values>> {
+pub(crate) fn read_pair(images: &mut Stream<'_>, labels: &mut Stream<'_>, n_classes: i64) -> Result<Dataset<Values>> {
     let (x, [n, rows, cols]) = read_images(images)?;
     let y = read_labels(labels)?;
     if y.len() != n {
@@ -93,11 +80,7 @@ pub(crate) fn read_pair(
         });
     }
     check_labels(&labels.origin, &y, n_classes)?;
-    Ok(Dataset {
-        x: Values::U8(x),
-        labels: y,
-        shape: vec![1, rows, cols],
-    })
+    Ok(Dataset { x: Values::U8(x), labels: y, shape: vec![1, rows, cols] })
 }
 
 pub(crate) fn check_labels(origin: &Origin, y: &[i64], n_classes: i64) -> Result<()> {
@@ -114,12 +97,7 @@ pub(crate) fn check_labels(origin: &Origin, y: &[i64], n_classes: i64) -> Result
 
 /// Parses in-memory IDX image + label files (raw or gzip); used for the bundled data and tests.
 /// Pixels stay bytes (`Values::U8`).
-pub fn parse_idx(
-    images: &[u8],
-    labels: &[u8],
-    origin: &str,
-    n_classes: i64,
-) -> Result<Dataset<Values>> {
+pub fn parse_idx(images: &[u8], labels: &[u8], origin: &str, n_classes: i64) -> Result<Dataset<Values>> {
     let mut si = Stream::from_bytes(images, Origin::new(format!("{origin} (images)")));
     let mut sl = Stream::from_bytes(labels, Origin::new(format!("{origin} (labels)")));
     read_pair(&mut si, &mut sl, n_classes)

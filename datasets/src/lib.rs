@@ -147,11 +147,7 @@ impl Dataset {
         for &i in indices {
             x.extend_from_slice(self.sample(i));
         }
-        Dataset {
-            x,
-            labels: indices.iter().map(|&i| self.labels[i]).collect(),
-            shape: self.shape.clone(),
-        }
+        Dataset { x, labels: indices.iter().map(|&i| self.labels[i]).collect(), shape: self.shape.clone() }
     }
 }
 
@@ -171,31 +167,19 @@ impl Dataset<Values> {
         for &i in indices {
             self.x.extend_f32(i * n..(i + 1) * n, &mut x);
         }
-        Dataset {
-            x,
-            labels: indices.iter().map(|&i| self.labels[i]).collect(),
-            shape: self.shape.clone(),
-        }
+        Dataset { x, labels: indices.iter().map(|&i| self.labels[i]).collect(), shape: self.shape.clone() }
     }
 
     /// The whole data set as `f32`.
     pub fn to_f32(&self) -> Dataset {
-        Dataset {
-            x: self.x.to_f32(),
-            labels: self.labels.clone(),
-            shape: self.shape.clone(),
-        }
+        Dataset { x: self.x.to_f32(), labels: self.labels.clone(), shape: self.shape.clone() }
     }
 }
 
 /// Tabular data as loaded: the `f32` values move, nothing is copied.
 impl From<Dataset> for Dataset<Values> {
     fn from(d: Dataset) -> Self {
-        Dataset {
-            x: Values::F32(d.x),
-            labels: d.labels,
-            shape: d.shape,
-        }
+        Dataset { x: Values::F32(d.x), labels: d.labels, shape: d.shape }
     }
 }
 
@@ -212,13 +196,8 @@ pub struct Loaded {
 impl Loaded {
     /// The distinct labels over all parts, ascending.
     pub fn classes(&self) -> Vec<i64> {
-        let mut c: Vec<i64> = self
-            .train
-            .labels
-            .iter()
-            .chain(self.test.iter().flat_map(|t| &t.labels))
-            .copied()
-            .collect();
+        let mut c: Vec<i64> =
+            self.train.labels.iter().chain(self.test.iter().flat_map(|t| &t.labels)).copied().collect();
         c.sort_unstable();
         c.dedup();
         c
@@ -245,17 +224,10 @@ pub enum Source {
 impl Source {
     /// Builds a source from `--dataset NAME` and `--data PATH` (`label` only for CSV; default:
     /// the last column). Names: `mnist-mini`, `mnist`, `fashion-mnist`, `cifar10`, `npz`, `csv`.
-    pub fn from_cli(
-        dataset: &str,
-        data: Option<&Path>,
-        label: Option<LabelColumn>,
-    ) -> Result<Source> {
+    pub fn from_cli(dataset: &str, data: Option<&Path>, label: Option<LabelColumn>) -> Result<Source> {
         let path = || {
             data.map(Path::to_path_buf).ok_or_else(|| {
-                DataError::config(
-                    &Origin::new("--data"),
-                    format!("--dataset {dataset} needs --data PATH"),
-                )
+                DataError::config(&Origin::new("--data"), format!("--dataset {dataset} needs --data PATH"))
             })
         };
         Ok(match dataset {
@@ -278,19 +250,14 @@ impl Source {
     pub fn name(&self) -> String {
         match self {
             Source::MnistMini => MNIST_MINI_NAME.to_string(),
-            Source::Mnist(p) | Source::FashionMnist(p) | Source::Cifar10(p) | Source::Npz(p) => {
-                p.display().to_string()
-            }
+            Source::Mnist(p) | Source::FashionMnist(p) | Source::Cifar10(p) | Source::Npz(p) => p.display().to_string(),
             Source::Csv { path, .. } => path.display().to_string(),
         }
     }
 
     /// True for image data sets (which come with their own test split).
     pub fn is_image(&self) -> bool {
-        matches!(
-            self,
-            Source::MnistMini | Source::Mnist(_) | Source::FashionMnist(_) | Source::Cifar10(_)
-        )
+        matches!(self, Source::MnistMini | Source::Mnist(_) | Source::FashionMnist(_) | Source::Cifar10(_))
     }
 
     /// Reads and checks the data.
@@ -298,9 +265,7 @@ impl Source {
         let name = self.name();
         let (train, test) = match self {
             Source::MnistMini => load_mnist_mini().map(|(a, b)| (a, Some(b)))?,
-            Source::Mnist(p) | Source::FashionMnist(p) => {
-                load_idx_dir(p).map(|(a, b)| (a, Some(b)))?
-            }
+            Source::Mnist(p) | Source::FashionMnist(p) => load_idx_dir(p).map(|(a, b)| (a, Some(b)))?,
             Source::Cifar10(p) => load_cifar_dir(p).map(|(a, b)| (a, Some(b)))?,
             Source::Npz(p) => (load_npz(p)?.into(), None),
             Source::Csv { path, label } => (load_csv(path, label)?.into(), None),
@@ -310,11 +275,7 @@ impl Source {
 }
 
 /// Loads `source` and splits it by the one-class protocol (see [`split`]).
-pub fn one_class_split(
-    source: &Source,
-    normal_class: Option<i64>,
-    cfg: &ProtocolConfig,
-) -> Result<OneClassSplit> {
+pub fn one_class_split(source: &Source, normal_class: Option<i64>, cfg: &ProtocolConfig) -> Result<OneClassSplit> {
     split(&source.load()?, normal_class, cfg)
 }
 

@@ -14,17 +14,7 @@ const TEST_LABELS: &[u8] = include_bytes!("../data/mnist-mini/t10k-labels-idx1-u
 
 /// Decodes the bundled files: (train, test).
 pub fn load_mnist_mini() -> Result<(Dataset<Values>, Dataset<Values>)> {
-    let train = parse_idx(
-        TRAIN_IMAGES,
-        TRAIN_LABELS,
-        &format!("{MNIST_MINI_NAME} train"),
-        10,
-    )?;
-    let test = parse_idx(
-        TEST_IMAGES,
-        TEST_LABELS,
-        &format!("{MNIST_MINI_NAME} test"),
-        10,
-    )?;
+    let train = parse_idx(TRAIN_IMAGES, TRAIN_LABELS, &format!("{MNIST_MINI_NAME} train"), 10)?;
+    let test = parse_idx(TEST_IMAGES, TEST_LABELS, &format!("{MNIST_MINI_NAME} test"), 10)?;
     Ok((train, test))
 }

@@ -53,27 +53,18 @@ struct Header {
 /// and values that are a string, `True`/`False`, or a tuple of integers.
 fn parse_header(text: &str, origin: &Origin) -> Result<Header> {
     let s = text.trim();
-    let inner = s
-        .strip_prefix('{')
-        .and_then(|s| s.strip_suffix('}'))
-        .ok_or_else(|| bad(origin, "header is not a dict"))?;
+    let inner =
+        s.strip_prefix('{').and_then(|s| s.strip_suffix('}')).ok_or_else(|| bad(origin, "header is not a dict"))?;
     let (mut descr, mut fortran, mut shape) = (None, None, None);
     let mut rest = inner.trim_start();
     while !rest.is_empty() {
-        let (key, after) =
-            take_string(rest).ok_or_else(|| bad(origin, "header key is not a string"))?;
-        let after = after
-            .trim_start()
-            .strip_prefix(':')
-            .ok_or_else(|| bad(origin, "missing ':' in header"))?;
+        let (key, after) = take_string(rest).ok_or_else(|| bad(origin, "header key is not a string"))?;
+        let after = after.trim_start().strip_prefix(':').ok_or_else(|| bad(origin, "missing ':' in header"))?;
         let after = after.trim_start();
         rest = match key.as_str() {
             "descr" => {
                 let (v, a) = take_string(after).ok_or_else(|| {
-                    bad(
-                        origin,
-                        "descr is not a simple type string (structured dtypes are not supported)",
-                    )
+                    bad(origin, "descr is not a simple type string (structured dtypes are not supported)")
                 })?;
                 descr = Some(v);
                 a
@@ -90,23 +81,12 @@ fn parse_header(text: &str, origin: &Origin) -> Result<Header> {
                 }
             }
             "shape" => {
-                let body = after
-                    .strip_prefix('(')
-                    .ok_or_else(|| bad(origin, "shape is not a tuple"))?;
-                let close = body
-                    .find(')')
-                    .ok_or_else(|| bad(origin, "shape tuple is not closed"))?;
+                let body = after.strip_prefix('(').ok_or_else(|| bad(origin, "shape is not a tuple"))?;
+                let close = body.find(')').ok_or_else(|| bad(origin, "shape tuple is not closed"))?;
                 let mut dims = Vec::new();
-                for part in body[..close]
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|p| !p.is_empty())
-                {
+                for part in body[..close].split(',').map(str::trim).filter(|p| !p.is_empty()) {
                     let part = part.strip_suffix('L').unwrap_or(part);
-                    dims.push(
-                        part.parse::<usize>()
-                            .map_err(|_| bad(origin, format!("shape entry {part:?}")))?,
-                    );
+                    dims.push(part.parse::<usize>().map_err(|_| bad(origin, format!("shape entry {part:?}")))?);
                 }
                 shape = Some(dims);
                 &body[close + 1..]
@@ -117,11 +97,7 @@ fn parse_header(text: &str, origin: &Origin) -> Result<Header> {
         rest = rest.strip_prefix(',').unwrap_or(rest).trim_start();
     }
     match (descr, fortran, shape) {
-        (Some(descr), Some(fortran), Some(shape)) => Ok(Header {
-            descr,
-            fortran,
-            shape,
-        }),
+        (Some(descr), Some(fortran), Some(shape)) => Ok(Header { descr, fortran, shape }),
         _ => Err(bad(origin, "header lacks descr, fortran_order or shape")),
     }
 }
@@ -148,12 +124,7 @@ fn parse_descr(d: &str, origin: &Origin) -> Result<(DType, bool)> {
         "i2" => DType::I16,
         "u1" => DType::U8,
         "b1" => DType::Bool,
-        _ => {
-            return Err(bad(
-                origin,
-                format!("dtype {d:?} is not supported (f64, f32, i64, i32, i16, u8, bool are)"),
-            ))
-        }
+        _ => return Err(bad(origin, format!("dtype {d:?} is not supported (f64, f32, i64, i32, i16, u8, bool are)"))),
     };
     let big = order == '>' || (order == '=' && cfg!(target_endian = "big"));
     Ok((dtype, big))
@@ -172,17 +143,10 @@ pub fn parse_npy(b: &[u8], origin: &Origin) -> Result<NpyArray> {
         1 => (2, false),
         2 => (4, false),
         3 => (4, true),
-        _ => {
-            return Err(bad(
-                origin,
-                format!("format version {major}.{minor} is not supported (1-3 are)"),
-            ))
-        }
+        _ => return Err(bad(origin, format!("format version {major}.{minor} is not supported (1-3 are)"))),
     };
     let hl_end = 8 + len_bytes;
-    let hl = b
-        .get(8..hl_end)
-        .ok_or_else(|| DataError::truncated(origin, ".npy header is cut short"))?;
+    let hl = b.get(8..hl_end).ok_or_else(|| DataError::truncated(origin, ".npy header is cut short"))?;
     let header_len = if len_bytes == 2 {
         u16::from_le_bytes([hl[0], hl[1]]) as usize
     } else {
@@ -194,9 +158,7 @@ pub fn parse_npy(b: &[u8], origin: &Origin) -> Result<NpyArray> {
         .ok_or_else(|| DataError::truncated(origin, ".npy header is cut short"))?;
     let raw = &b[hl_end..data_start];
     let text = if utf8 {
-        std::str::from_utf8(raw)
-            .map_err(|_| bad(origin, "header is not UTF-8"))?
-            .to_string()
+        std::str::from_utf8(raw).map_err(|_| bad(origin, "header is not UTF-8"))?.to_string()
     } else {
         // v1/v2 headers are latin-1; anything non-ASCII is bogus for the keys we read anyway.
         raw.iter().map(|&c| c as char).collect()
@@ -208,39 +170,21 @@ pub fn parse_npy(b: &[u8], origin: &Origin) -> Result<NpyArray> {
         .iter()
         .try_fold(1usize, |a, &d| a.checked_mul(d))
         .ok_or_else(|| bad(origin, format!("shape {:?} overflows", h.shape)))?;
-    let nbytes = count
-        .checked_mul(dtype.size())
-        .ok_or_else(|| bad(origin, "data size overflows"))?;
+    let nbytes = count.checked_mul(dtype.size()).ok_or_else(|| bad(origin, "data size overflows"))?;
     let body = &b[data_start..];
     if body.len() < nbytes {
         return Err(DataError::truncated(
             origin,
-            format!(
-                "shape {:?} of {:?} needs {nbytes} data bytes, found {}",
-                h.shape,
-                h.descr,
-                body.len()
-            ),
+            format!("shape {:?} of {:?} needs {nbytes} data bytes, found {}", h.shape, h.descr, body.len()),
         ));
     }
     if body.len() > nbytes {
-        return Err(bad(
-            origin,
-            format!("{} bytes after the data", body.len() - nbytes),
-        ));
+        return Err(bad(origin, format!("{} bytes after the data", body.len() - nbytes)));
     }
     // `count` is now backed by real bytes, so allocating it is safe.
     let data = decode(body, dtype, big, origin)?;
-    let data = if h.fortran && h.shape.len() > 1 {
-        fortran_to_c(&data, &h.shape)
-    } else {
-        data
-    };
-    Ok(NpyArray {
-        dtype,
-        shape: h.shape,
-        data,
-    })
+    let data = if h.fortran && h.shape.len() > 1 { fortran_to_c(&data, &h.shape) } else { data };
+    Ok(NpyArray { dtype, shape: h.shape, data })
 }
 
 fn decode(body: &[u8], dtype: DType, big: bool, origin: &Origin) -> Result<Vec<f64>> {
@@ -249,11 +193,7 @@ fn decode(body: &[u8], dtype: DType, big: bool, origin: &Origin) -> Result<Vec<f
             body.chunks_exact($n)
                 .map(|c| {
                     let a: [u8; $n] = c.try_into().unwrap_or([0; $n]);
-                    (if big {
-                        <$t>::from_be_bytes(a)
-                    } else {
-                        <$t>::from_le_bytes(a)
-                    }) as f64
+                    (if big { <$t>::from_be_bytes(a) } else { <$t>::from_le_bytes(a) }) as f64
                 })
                 .collect()
         };
@@ -267,10 +207,7 @@ fn decode(body: &[u8], dtype: DType, big: bool, origin: &Origin) -> Result<Vec<f
         DType::U8 => body.iter().map(|&v| v as f64).collect(),
         DType::Bool => {
             if let Some(i) = body.iter().position(|&v| v > 1) {
-                return Err(bad(
-                    origin,
-                    format!("bool element {i} has byte value {}", body[i]),
-                ));
+                return Err(bad(origin, format!("bool element {i} has byte value {}", body[i])));
             }
             body.iter().map(|&v| v as f64).collect()
         }

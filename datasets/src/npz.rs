@@ -32,32 +32,18 @@ pub fn tabular_from_npz(arrays: Vec<(String, NpyArray)>, origin: &Origin) -> Res
             _ => {}
         }
     }
-    let missing = |k: &str| {
-        DataError::format(
-            origin,
-            format!("no array named {k:?} (expected X and y, as ADBench writes them)"),
-        )
-    };
+    let missing =
+        |k: &str| DataError::format(origin, format!("no array named {k:?} (expected X and y, as ADBench writes them)"));
     let x = x.ok_or_else(|| missing("X"))?;
     let y = y.ok_or_else(|| missing("y"))?;
     let (n, d) = match x.shape[..] {
         [n, d] => (n, d),
         [n] => (n, 1),
-        _ => {
-            return Err(DataError::format(
-                origin,
-                format!("X has shape {:?}, expected (n, d)", x.shape),
-            ))
-        }
+        _ => return Err(DataError::format(origin, format!("X has shape {:?}, expected (n, d)", x.shape))),
     };
     let ny = match y.shape[..] {
         [n] | [n, 1] => n,
-        _ => {
-            return Err(DataError::format(
-                origin,
-                format!("y has shape {:?}, expected (n,)", y.shape),
-            ))
-        }
+        _ => return Err(DataError::format(origin, format!("y has shape {:?}, expected (n,)", y.shape))),
     };
     if ny != n {
         return Err(DataError::Mismatch {
@@ -72,12 +58,7 @@ pub fn tabular_from_npz(arrays: Vec<(String, NpyArray)>, origin: &Origin) -> Res
     for (i, &v) in x.data.iter().enumerate() {
         let f = v as f32;
         if !f.is_finite() {
-            return Err(DataError::NonFinite {
-                origin: origin.clone(),
-                row: i / d,
-                col: i % d,
-                value: v,
-            });
+            return Err(DataError::NonFinite { origin: origin.clone(), row: i / d, col: i % d, value: v });
         }
         xs.push(f);
     }
@@ -93,11 +74,7 @@ pub fn tabular_from_npz(arrays: Vec<(String, NpyArray)>, origin: &Origin) -> Res
         }
         labels.push(v as i64);
     }
-    Ok(Dataset {
-        x: xs,
-        labels,
-        shape: vec![d],
-    })
+    Ok(Dataset { x: xs, labels, shape: vec![d] })
 }
 
 /// Loads an ADBench-style `.npz` file (`X`, `y`).

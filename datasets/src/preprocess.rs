@@ -82,13 +82,7 @@ impl Preprocessing {
             if min > max {
                 (min, max) = (0.0, 1.0); // no data: an identity-like map rather than NaNs
             }
-            Preprocessing::MinMax {
-                gcn,
-                min,
-                max,
-                lo,
-                hi,
-            }
+            Preprocessing::MinMax { gcn, min, max, lo, hi }
         };
         match scaling {
             Scaling::None => Preprocessing::Identity,
@@ -112,10 +106,7 @@ impl Preprocessing {
                     }
                 }
                 // Population std (ddof = 0, as scikit-learn's StandardScaler).
-                let std = sq
-                    .iter()
-                    .map(|s| (s / rows).sqrt())
-                    .map(|s| if s > 1e-12 { s } else { 1.0 });
+                let std = sq.iter().map(|s| (s / rows).sqrt()).map(|s| if s > 1e-12 { s } else { 1.0 });
                 Preprocessing::Standardise {
                     mean: mean.iter().map(|&m| m as f32).collect(),
                     std: std.map(|s| s as f32).collect(),
@@ -126,25 +117,13 @@ impl Preprocessing {
 
     /// Applies the fitted map in place to `x` (samples of `sample_len` values each).
     pub fn apply(&self, x: &mut [f32], sample_len: usize) -> Result<()> {
-        let mismatch = |msg: String| DataError::Mismatch {
-            origin: Origin::new("preprocessing"),
-            msg,
-        };
+        let mismatch = |msg: String| DataError::Mismatch { origin: Origin::new("preprocessing"), msg };
         if sample_len == 0 || !x.len().is_multiple_of(sample_len) {
-            return Err(mismatch(format!(
-                "{} values do not split into samples of {sample_len}",
-                x.len()
-            )));
+            return Err(mismatch(format!("{} values do not split into samples of {sample_len}", x.len())));
         }
         match self {
             Preprocessing::Identity => {}
-            &Preprocessing::MinMax {
-                gcn,
-                min,
-                max,
-                lo,
-                hi,
-            } => {
+            &Preprocessing::MinMax { gcn, min, max, lo, hi } => {
                 let range = if max > min { max - min } else { 1.0 };
                 let k = (hi - lo) / range;
                 for s in x.chunks_exact_mut(sample_len) {
@@ -158,10 +137,7 @@ impl Preprocessing {
             }
             Preprocessing::Standardise { mean, std } => {
                 if mean.len() != sample_len {
-                    return Err(mismatch(format!(
-                        "fitted on {} features, given {sample_len}",
-                        mean.len()
-                    )));
+                    return Err(mismatch(format!("fitted on {} features, given {sample_len}", mean.len())));
                 }
                 for r in x.chunks_exact_mut(sample_len) {
                     for ((v, m), s) in r.iter_mut().zip(mean).zip(std) {

@@ -72,48 +72,24 @@ pub struct OneClassSplit {
     pub normal_class: Option<i64>,
 }
 
-fn check_fraction(
-    origin: &Origin,
-    name: &str,
-    v: f64,
-    lo_open: bool,
-    hi_closed: bool,
-) -> Result<()> {
-    let ok = v.is_finite()
-        && (if lo_open { v > 0.0 } else { v >= 0.0 })
-        && (if hi_closed { v <= 1.0 } else { v < 1.0 });
+fn check_fraction(origin: &Origin, name: &str, v: f64, lo_open: bool, hi_closed: bool) -> Result<()> {
+    let ok =
+        v.is_finite() && (if lo_open { v > 0.0 } else { v >= 0.0 }) && (if hi_closed { v <= 1.0 } else { v < 1.0 });
     if ok {
         Ok(())
     } else {
-        let range = format!(
-            "{}0, 1{}",
-            if lo_open { "(" } else { "[" },
-            if hi_closed { "]" } else { ")" }
-        );
-        Err(DataError::config(
-            origin,
-            format!("{name} {v} is outside {range}"),
-        ))
+        let range = format!("{}0, 1{}", if lo_open { "(" } else { "[" }, if hi_closed { "]" } else { ")" });
+        Err(DataError::config(origin, format!("{name} {v} is outside {range}")))
     }
 }
 
 /// Splits loaded data by the protocol above. `normal_class`: `Some(c)` makes class `c` normal and
 /// every other class anomalous; `None` requires labels 0 (normal) / 1 (anomaly), as in ADBench.
-pub fn split(
-    data: &Loaded,
-    normal_class: Option<i64>,
-    cfg: &ProtocolConfig,
-) -> Result<OneClassSplit> {
+pub fn split(data: &Loaded, normal_class: Option<i64>, cfg: &ProtocolConfig) -> Result<OneClassSplit> {
     let origin = Origin::new(&data.name);
     check_fraction(&origin, "train fraction", cfg.train_fraction, true, true)?;
     check_fraction(&origin, "contamination", cfg.contamination, false, false)?;
-    check_fraction(
-        &origin,
-        "holdout fraction",
-        cfg.holdout_fraction,
-        false,
-        false,
-    )?;
+    check_fraction(&origin, "holdout fraction", cfg.holdout_fraction, false, false)?;
 
     let is_normal = |l: i64| match normal_class {
         Some(c) => l == c,
@@ -124,11 +100,7 @@ pub fn split(
             let present = data.classes();
             if !present.contains(&c) {
                 let list: Vec<String> = present.iter().map(|c| c.to_string()).collect();
-                return Err(DataError::UnknownClass {
-                    origin,
-                    class: c,
-                    present: list.join(", "),
-                });
+                return Err(DataError::UnknownClass { origin, class: c, present: list.join(", ") });
             }
         }
         None => {
@@ -138,9 +110,7 @@ pub fn split(
                         origin,
                         index,
                         label: part.labels[index],
-                        allowed:
-                            "0 (normal) or 1 (anomaly); give a normal class for multi-class data"
-                                .into(),
+                        allowed: "0 (normal) or 1 (anomaly); give a normal class for multi-class data".into(),
                     });
                 }
             }
@@ -149,23 +119,11 @@ pub fn split(
     let class = normal_class.unwrap_or(0);
     let mut rng = SplitMix64::new(cfg.seed);
     let pool = &data.train;
-    let mut normals: Vec<usize> = (0..pool.len())
-        .filter(|&i| is_normal(pool.labels[i]))
-        .collect();
-    let mut others: Vec<usize> = (0..pool.len())
-        .filter(|&i| !is_normal(pool.labels[i]))
-        .collect();
+    let mut normals: Vec<usize> = (0..pool.len()).filter(|&i| is_normal(pool.labels[i])).collect();
+    let mut others: Vec<usize> = (0..pool.len()).filter(|&i| !is_normal(pool.labels[i])).collect();
     if normals.is_empty() {
-        let detail = if data.test.is_some() {
-            " (it occurs only in the test split)"
-        } else {
-            ""
-        };
-        return Err(DataError::EmptyNormalClass {
-            origin,
-            class,
-            detail: detail.into(),
-        });
+        let detail = if data.test.is_some() { " (it occurs only in the test split)" } else { "" };
+        return Err(DataError::EmptyNormalClass { origin, class, detail: detail.into() });
     }
     rng.shuffle(&mut normals);
     rng.shuffle(&mut others);
@@ -173,8 +131,7 @@ pub fn split(
     // Tabular: the first `train_fraction` of the shuffled normals train, the rest test.
     let mut test_normals = Vec::new();
     if data.test.is_none() {
-        let n_train =
-            ((cfg.train_fraction * normals.len() as f64).round() as usize).clamp(1, normals.len());
+        let n_train = ((cfg.train_fraction * normals.len() as f64).round() as usize).clamp(1, normals.len());
         test_normals = normals.split_off(n_train);
     }
     let n_hold = (cfg.holdout_fraction * normals.len() as f64).round() as usize;
@@ -192,10 +149,7 @@ pub fn split(
     if n_anom > others.len() {
         return Err(DataError::config(
             &origin,
-            format!(
-                "contamination {c} needs {n_anom} anomalies in training, only {} available",
-                others.len()
-            ),
+            format!("contamination {c} needs {n_anom} anomalies in training, only {} available", others.len()),
         ));
     }
     let test_anomalies = others.split_off(n_anom);
@@ -230,12 +184,5 @@ pub fn split(
         preprocessing.apply_dataset(h)?;
     }
     preprocessing.apply_dataset(&mut test)?;
-    Ok(OneClassSplit {
-        train,
-        holdout,
-        test,
-        test_classes,
-        preprocessing,
-        normal_class,
-    })
+    Ok(OneClassSplit { train, holdout, test, test_classes, preprocessing, normal_class })
 }

@@ -36,27 +36,16 @@ impl Stream<'static> {
         let file = File::open(path).map_err(|e| DataError::io(&origin, e))?;
         let meta = file.metadata().map_err(|e| DataError::io(&origin, e))?;
         if meta.is_dir() {
-            return Err(DataError::io(
-                &origin,
-                io::Error::other("is a directory, expected a file"),
-            ));
+            return Err(DataError::io(&origin, io::Error::other("is a directory, expected a file")));
         }
         let len = usize::try_from(meta.len()).unwrap_or(usize::MAX);
         let mut buf = BufReader::with_capacity(1 << 16, file);
         let head = buf.fill_buf().map_err(|e| DataError::io(&origin, e))?;
         if is_gzip(head) {
             let bound = len.saturating_mul(MAX_DEFLATE_RATIO);
-            Ok(Stream {
-                reader: Box::new(MultiGzDecoder::new(buf)),
-                bound,
-                origin,
-            })
+            Ok(Stream { reader: Box::new(MultiGzDecoder::new(buf)), bound, origin })
         } else {
-            Ok(Stream {
-                reader: Box::new(buf),
-                bound: len,
-                origin,
-            })
+            Ok(Stream { reader: Box::new(buf), bound: len, origin })
         }
     }
 }
@@ -66,17 +55,9 @@ impl<'a> Stream<'a> {
     pub fn from_bytes(bytes: &'a [u8], origin: Origin) -> Self {
         if is_gzip(bytes) {
             let bound = bytes.len().saturating_mul(MAX_DEFLATE_RATIO);
-            Stream {
-                reader: Box::new(MultiGzDecoder::new(bytes)),
-                bound,
-                origin,
-            }
+            Stream { reader: Box::new(MultiGzDecoder::new(bytes)), bound, origin }
         } else {
-            Stream {
-                reader: Box::new(bytes),
-                bound: bytes.len(),
-                origin,
-            }
+            Stream { reader: Box::new(bytes), bound: bytes.len(), origin }
         }
     }
 
@@ -85,10 +66,9 @@ impl<'a> Stream<'a> {
             io::ErrorKind::UnexpectedEof => {
                 DataError::truncated(&self.origin, format!("compressed stream ends early ({e})"))
             }
-            io::ErrorKind::InvalidData | io::ErrorKind::InvalidInput => DataError::Compressed {
-                origin: self.origin.clone(),
-                msg: e.to_string(),
-            },
+            io::ErrorKind::InvalidData | io::ErrorKind::InvalidInput => {
+                DataError::Compressed { origin: self.origin.clone(), msg: e.to_string() }
+            }
             _ => DataError::io(&self.origin, e),
         }
     }
@@ -111,10 +91,7 @@ impl<'a> Stream<'a> {
     pub fn read_exact(&mut self, buf: &mut [u8], what: &str) -> Result<()> {
         let n = self.read_full(buf)?;
         if n < buf.len() {
-            return Err(DataError::truncated(
-                &self.origin,
-                format!("{what}: expected {} bytes, found {n}", buf.len()),
-            ));
+            return Err(DataError::truncated(&self.origin, format!("{what}: expected {} bytes, found {n}", buf.len())));
         }
         Ok(())
     }
@@ -124,22 +101,14 @@ impl<'a> Stream<'a> {
     pub fn expect_end(&mut self) -> Result<()> {
         let mut probe = [0u8; 1];
         if self.read_full(&mut probe)? != 0 {
-            return Err(DataError::format(
-                &self.origin,
-                "unexpected bytes after the data",
-            ));
+            return Err(DataError::format(&self.origin, "unexpected bytes after the data"));
         }
         Ok(())
     }
 
     /// Reads exactly `len` bytes in chunks, handing each chunk to `sink`; nothing of size `len`
     /// is allocated here, so `len` may come from an unchecked header.
-    pub fn read_chunks(
-        &mut self,
-        len: usize,
-        what: &str,
-        mut sink: impl FnMut(&[u8]),
-    ) -> Result<()> {
+    pub fn read_chunks(&mut self, len: usize, what: &str, mut sink: impl FnMut(&[u8])) -> Result<()> {
         let mut chunk = vec![0u8; 1 << 16];
         let mut left = len;
         while left > 0 {
@@ -149,10 +118,7 @@ impl<'a> Stream<'a> {
             if n < want {
                 return Err(DataError::truncated(
                     &self.origin,
-                    format!(
-                        "{what}: header announces {len} bytes, found {}",
-                        len - left + n
-                    ),
+                    format!("{what}: header announces {len} bytes, found {}", len - left + n),
                 ));
             }
             left -= n;
@@ -165,10 +131,7 @@ impl<'a> Stream<'a> {
 pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>> {
     let origin = Origin::new(path);
     if path.is_dir() {
-        return Err(DataError::io(
-            &origin,
-            io::Error::other("is a directory, expected a file"),
-        ));
+        return Err(DataError::io(&origin, io::Error::other("is a directory, expected a file")));
     }
     std::fs::read(path).map_err(|e| DataError::io(&origin, e))
 }

@@ -49,12 +49,10 @@ impl<'a> Cursor<'a> {
         self.take(2).map(|s| u16::from_le_bytes([s[0], s[1]]))
     }
     fn u32(&mut self) -> Option<u32> {
-        self.take(4)
-            .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+        self.take(4).map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
     }
     fn u64(&mut self) -> Option<u64> {
-        self.take(8)
-            .map(|s| u64::from_le_bytes(s.try_into().unwrap_or([0; 8])))
+        self.take(8).map(|s| u64::from_le_bytes(s.try_into().unwrap_or([0; 8])))
     }
 }
 
@@ -91,19 +89,13 @@ pub fn zip_entries<'a>(b: &'a [u8], origin: &Origin) -> Result<Vec<ZipEntry<'a>>
     let mut cd_offset = c.u32().ok_or_else(short)? as u64;
     if total == 0xffff || cd_size == 0xffff_ffff || cd_offset == 0xffff_ffff {
         // zip64: a locator sits just before the end record and points at the zip64 end record.
-        let loc = eocd
-            .checked_sub(20)
-            .ok_or_else(|| corrupt(origin, "zip64 locator missing"))?;
+        let loc = eocd.checked_sub(20).ok_or_else(|| corrupt(origin, "zip64 locator missing"))?;
         let mut c = Cursor::at(b, loc);
         if c.u32() != Some(EOCD64_LOCATOR_SIG) {
             return Err(corrupt(origin, "zip64 locator missing"));
         }
         c.pos += 4;
-        let rec = to_usize(
-            c.u64().ok_or_else(short)?,
-            origin,
-            "zip64 end record offset",
-        )?;
+        let rec = to_usize(c.u64().ok_or_else(short)?, origin, "zip64 end record offset")?;
         let mut c = Cursor::at(b, rec);
         if c.u32() != Some(EOCD64_SIG) {
             return Err(corrupt(origin, "zip64 end record missing"));
@@ -128,8 +120,7 @@ pub fn zip_entries<'a>(b: &'a [u8], origin: &Origin) -> Result<Vec<ZipEntry<'a>>
         }
         let fixed = c.take(42).ok_or_else(|| bad("cut short"))?;
         let mut f = Cursor::at(fixed, 0);
-        let (_made, _needed, flags, method) =
-            (f.u16(), f.u16(), f.u16().unwrap_or(0), f.u16().unwrap_or(0));
+        let (_made, _needed, flags, method) = (f.u16(), f.u16(), f.u16().unwrap_or(0), f.u16().unwrap_or(0));
         f.pos = 12;
         let crc32 = f.u32().unwrap_or(0);
         let mut csize = f.u32().unwrap_or(0) as u64;
@@ -141,17 +132,12 @@ pub fn zip_entries<'a>(b: &'a [u8], origin: &Origin) -> Result<Vec<ZipEntry<'a>>
         let mut offset = f.u32().unwrap_or(0) as u64;
         let name = c.take(name_len).ok_or_else(|| bad("name cut short"))?;
         let name = String::from_utf8_lossy(name).into_owned();
-        let extra = c
-            .take(extra_len)
-            .ok_or_else(|| bad("extra field cut short"))?;
-        c.take(comment_len)
-            .ok_or_else(|| bad("comment cut short"))?;
+        let extra = c.take(extra_len).ok_or_else(|| bad("extra field cut short"))?;
+        c.take(comment_len).ok_or_else(|| bad("comment cut short"))?;
         // zip64 extended information: the 8-byte values replace the 0xffffffff placeholders, in order.
         let mut e = Cursor::at(extra, 0);
         while let (Some(id), Some(len)) = (e.u16(), e.u16()) {
-            let body = e
-                .take(len as usize)
-                .ok_or_else(|| bad("extra field cut short"))?;
+            let body = e.take(len as usize).ok_or_else(|| bad("extra field cut short"))?;
             if id == 0x0001 {
                 let mut z = Cursor::at(body, 0);
                 for v in [&mut usize_, &mut csize, &mut offset] {
@@ -173,29 +159,14 @@ pub fn zip_entries<'a>(b: &'a [u8], origin: &Origin) -> Result<Vec<ZipEntry<'a>>
         l.pos = lo + 26;
         let (ln, le) = match (l.u16(), l.u16()) {
             (Some(n), Some(e)) => (n as usize, e as usize),
-            _ => {
-                return Err(corrupt(
-                    origin,
-                    format!("member {name}: local header cut short"),
-                ))
-            }
+            _ => return Err(corrupt(origin, format!("member {name}: local header cut short"))),
         };
-        l.take(ln + le)
-            .ok_or_else(|| corrupt(origin, format!("member {name}: local header cut short")))?;
+        l.take(ln + le).ok_or_else(|| corrupt(origin, format!("member {name}: local header cut short")))?;
         let csize = to_usize(csize, origin, "compressed size")?;
         let data = l.take(csize).ok_or_else(|| {
-            DataError::truncated(
-                origin,
-                format!("zip member {name}: compressed data runs past the end of the file"),
-            )
+            DataError::truncated(origin, format!("zip member {name}: compressed data runs past the end of the file"))
         })?;
-        entries.push(ZipEntry {
-            name,
-            method,
-            crc32,
-            uncompressed_size: usize_,
-            data,
-        });
+        entries.push(ZipEntry { name, method, crc32, uncompressed_size: usize_, data });
     }
     Ok(entries)
 }
@@ -233,15 +204,17 @@ impl ZipEntry<'_> {
                 }
                 out
             }
-            m => return Err(corrupt(origin, format!("member {name} uses compression method {m} (only stored and deflate are supported)"))),
+            m => {
+                return Err(corrupt(
+                    origin,
+                    format!("member {name} uses compression method {m} (only stored and deflate are supported)"),
+                ))
+            }
         };
         let mut crc = flate2::Crc::new();
         crc.update(&out);
         if crc.sum() != self.crc32 {
-            return Err(corrupt(
-                origin,
-                format!("member {name} fails its CRC-32 check"),
-            ));
+            return Err(corrupt(origin, format!("member {name} fails its CRC-32 check")));
         }
         Ok(out)
     }

@@ -6,17 +6,14 @@ use std::path::Path;
 
 use common::*;
 use datasets::{
-    parse_cifar_batch, parse_csv, parse_idx, parse_npy, parse_npz, split, DataError, Dataset,
-    LabelColumn, Loaded, Origin, ProtocolConfig, Source, Values,
+    parse_cifar_batch, parse_csv, parse_idx, parse_npy, parse_npz, split, DataError, Dataset, LabelColumn, Loaded,
+    Origin, ProtocolConfig, Source, Values,
 };
 
 /// The message starts with the file and names the problem.
 fn says(e: &DataError, file: &str, what: &str) {
     let m = e.to_string();
-    assert!(
-        m.starts_with(&format!("{file}: ")),
-        "{m:?} should start with {file:?}"
-    );
+    assert!(m.starts_with(&format!("{file}: ")), "{m:?} should start with {file:?}");
     assert!(m.contains(what), "{m:?} should mention {what:?}");
 }
 
@@ -27,35 +24,18 @@ fn missing_path() {
     says(&e, "/no/such/folder", "No such file");
     let e = Source::Npz("/no/such.npz".into()).load().unwrap_err();
     says(&e, "/no/such.npz", "cannot read");
-    let e = Source::Csv {
-        path: "/no/such.csv".into(),
-        label: LabelColumn::Last,
-    }
-    .load()
-    .unwrap_err();
+    let e = Source::Csv { path: "/no/such.csv".into(), label: LabelColumn::Last }.load().unwrap_err();
     assert!(matches!(e, DataError::Io { .. }));
 }
 
 #[test]
 fn folder_with_a_missing_file() {
     let d = temp_dir("missing-file");
-    std::fs::write(
-        d.join("train-images-idx3-ubyte.gz"),
-        gzip(&idx_images(1, 2, 2, |_| 0)),
-    )
-    .unwrap();
+    std::fs::write(d.join("train-images-idx3-ubyte.gz"), gzip(&idx_images(1, 2, 2, |_| 0))).unwrap();
     let e = Source::Mnist(d.clone()).load().unwrap_err();
-    says(
-        &e,
-        &d.join("train-labels-idx1-ubyte.gz").display().to_string(),
-        "No such file",
-    );
+    says(&e, &d.join("train-labels-idx1-ubyte.gz").display().to_string(), "No such file");
     let e = Source::Cifar10(d.clone()).load().unwrap_err();
-    says(
-        &e,
-        &d.join("data_batch_1.bin").display().to_string(),
-        "cannot read",
-    );
+    says(&e, &d.join("data_batch_1.bin").display().to_string(), "cannot read");
 }
 
 #[test]
@@ -77,13 +57,7 @@ fn truncated_and_corrupt_gzip() {
     let img = gzip(&idx_images(30, 8, 8, |i| (i * 7) as u8));
     let lab = idx_labels(&[0; 30]);
     let e = parse_idx(&img[..img.len() / 2], &lab, "m", 10).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            DataError::Truncated { .. } | DataError::Compressed { .. }
-        ),
-        "{e}"
-    );
+    assert!(matches!(e, DataError::Truncated { .. } | DataError::Compressed { .. }), "{e}");
     says(&e, "m (images)", "");
     // Damage inside the deflate data, and a damaged CRC trailer.
     let mut bad = img.clone();
@@ -91,13 +65,7 @@ fn truncated_and_corrupt_gzip() {
         *b ^= 0x5a;
     }
     let e = parse_idx(&bad, &lab, "m", 10).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            DataError::Compressed { .. } | DataError::Truncated { .. } | DataError::Format { .. }
-        ),
-        "{e}"
-    );
+    assert!(matches!(e, DataError::Compressed { .. } | DataError::Truncated { .. } | DataError::Format { .. }), "{e}");
     let mut bad = img.clone();
     let n = bad.len();
     bad[n - 6] ^= 1;
@@ -117,11 +85,7 @@ fn wrong_idx_magic() {
     says(&e, "m (images)", "1 dimensions, expected 3");
     let mut img = idx_images(1, 2, 2, |_| 0);
     img[2] = 0x0d; // float data
-    says(
-        &parse_idx(&img, &idx_labels(&[0]), "m", 10).unwrap_err(),
-        "m (images)",
-        "not supported",
-    );
+    says(&parse_idx(&img, &idx_labels(&[0]), "m", 10).unwrap_err(), "m (images)", "not supported");
 }
 
 #[test]
@@ -134,37 +98,18 @@ fn image_label_count_mismatch() {
 #[test]
 fn label_out_of_range() {
     let e = parse_idx(&idx_images(2, 2, 2, |_| 0), &idx_labels(&[3, 10]), "m", 10).unwrap_err();
-    assert!(matches!(
-        e,
-        DataError::LabelOutOfRange {
-            index: 1,
-            label: 10,
-            ..
-        }
-    ));
-    says(
-        &e,
-        "m (labels)",
-        "label 10 of sample 1 is out of range (0..=9)",
-    );
+    assert!(matches!(e, DataError::LabelOutOfRange { index: 1, label: 10, .. }));
+    says(&e, "m (labels)", "label 10 of sample 1 is out of range (0..=9)");
     let mut c = cifar_batch(&[1, 2]);
     c[3073] = 200;
-    says(
-        &parse_cifar_batch(&c, "c.bin").unwrap_err(),
-        "c.bin",
-        "label 200 of sample 1",
-    );
+    says(&parse_cifar_batch(&c, "c.bin").unwrap_err(), "c.bin", "label 200 of sample 1");
 }
 
 #[test]
 fn trailing_bytes_after_idx_data() {
     let mut img = idx_images(1, 2, 2, |_| 0);
     img.push(0);
-    says(
-        &parse_idx(&img, &idx_labels(&[0]), "m", 10).unwrap_err(),
-        "m (images)",
-        "unexpected bytes after the data",
-    );
+    says(&parse_idx(&img, &idx_labels(&[0]), "m", 10).unwrap_err(), "m (images)", "unexpected bytes after the data");
 }
 
 #[test]
@@ -173,73 +118,30 @@ fn truncated_cifar_record() {
     let e = parse_cifar_batch(&c[..5000], "c.bin").unwrap_err();
     assert!(matches!(e, DataError::Truncated { .. }));
     says(&e, "c.bin", "record 1 has 1927 of 3073 bytes");
-    says(
-        &parse_cifar_batch(&[], "c.bin").unwrap_err(),
-        "c.bin",
-        "no records",
-    );
+    says(&parse_cifar_batch(&[], "c.bin").unwrap_err(), "c.bin", "no records");
 }
 
 fn images(labels: &[i64]) -> Dataset<Values> {
-    Dataset {
-        x: Values::U8(vec![128; labels.len() * 4]),
-        labels: labels.to_vec(),
-        shape: vec![1, 2, 2],
-    }
+    Dataset { x: Values::U8(vec![128; labels.len() * 4]), labels: labels.to_vec(), shape: vec![1, 2, 2] }
 }
 
 #[test]
 fn normal_class_not_in_data_and_empty_normal_class() {
-    let l = Loaded {
-        name: "imgs".into(),
-        train: images(&[0, 1, 2]),
-        test: Some(images(&[0, 1, 3])),
-    };
+    let l = Loaded { name: "imgs".into(), train: images(&[0, 1, 2]), test: Some(images(&[0, 1, 3])) };
     let e = split(&l, Some(7), &ProtocolConfig::default()).unwrap_err();
     assert!(matches!(e, DataError::UnknownClass { class: 7, .. }));
-    says(
-        &e,
-        "imgs",
-        "normal class 7 is not in the data (classes present: 0, 1, 2, 3)",
-    );
+    says(&e, "imgs", "normal class 7 is not in the data (classes present: 0, 1, 2, 3)");
     let e = split(&l, Some(3), &ProtocolConfig::default()).unwrap_err();
     assert!(matches!(e, DataError::EmptyNormalClass { class: 3, .. }));
-    says(
-        &e,
-        "imgs",
-        "normal class 3 has no training samples (it occurs only in the test split)",
-    );
+    says(&e, "imgs", "normal class 3 has no training samples (it occurs only in the test split)");
     // Holding out everything leaves nothing to train on.
-    let cfg = ProtocolConfig {
-        holdout_fraction: 0.9,
-        ..Default::default()
-    };
-    says(
-        &split(&l, Some(0), &cfg).unwrap_err(),
-        "imgs",
-        "no training samples left after holding out 1 of 1",
-    );
+    let cfg = ProtocolConfig { holdout_fraction: 0.9, ..Default::default() };
+    says(&split(&l, Some(0), &cfg).unwrap_err(), "imgs", "no training samples left after holding out 1 of 1");
     // Tabular with labels other than 0/1 and no normal class.
-    let t = Loaded {
-        name: "t.csv".into(),
-        train: images(&[0, 1, 2]),
-        test: None,
-    };
-    says(
-        &split(&t, None, &ProtocolConfig::default()).unwrap_err(),
-        "t.csv",
-        "label 2 of sample 2 is out of range",
-    );
-    let t = Loaded {
-        name: "t.csv".into(),
-        train: images(&[1, 1]),
-        test: None,
-    };
-    says(
-        &split(&t, None, &ProtocolConfig::default()).unwrap_err(),
-        "t.csv",
-        "normal class 0 has no training samples",
-    );
+    let t = Loaded { name: "t.csv".into(), train: images(&[0, 1, 2]), test: None };
+    says(&split(&t, None, &ProtocolConfig::default()).unwrap_err(), "t.csv", "label 2 of sample 2 is out of range");
+    let t = Loaded { name: "t.csv".into(), train: images(&[1, 1]), test: None };
+    says(&split(&t, None, &ProtocolConfig::default()).unwrap_err(), "t.csv", "normal class 0 has no training samples");
 }
 
 #[test]
@@ -249,61 +151,32 @@ fn impossible_protocol_settings() {
         train: images(&[0; 20].iter().chain(&[1]).copied().collect::<Vec<_>>()),
         test: Some(images(&[0, 1])),
     };
-    let cfg = ProtocolConfig {
-        contamination: 0.5,
-        ..Default::default()
-    };
+    let cfg = ProtocolConfig { contamination: 0.5, ..Default::default() };
     says(
         &split(&l, Some(0), &cfg).unwrap_err(),
         "imgs",
         "contamination 0.5 needs 20 anomalies in training, only 1 available",
     );
     for bad in [
-        ProtocolConfig {
-            contamination: 1.0,
-            ..Default::default()
-        },
-        ProtocolConfig {
-            train_fraction: 0.0,
-            ..Default::default()
-        },
-        ProtocolConfig {
-            holdout_fraction: f64::NAN,
-            ..Default::default()
-        },
+        ProtocolConfig { contamination: 1.0, ..Default::default() },
+        ProtocolConfig { train_fraction: 0.0, ..Default::default() },
+        ProtocolConfig { holdout_fraction: f64::NAN, ..Default::default() },
     ] {
-        assert!(matches!(
-            split(&l, Some(0), &bad).unwrap_err(),
-            DataError::Config { .. }
-        ));
+        assert!(matches!(split(&l, Some(0), &bad).unwrap_err(), DataError::Config { .. }));
     }
 }
 
 #[test]
 fn non_finite_tabular_values() {
-    let e = parse_csv(
-        b"a,b,y\n1,2,0\n3,nan,1\n",
-        &LabelColumn::Last,
-        &Origin::new("t.csv"),
-    )
-    .unwrap_err();
+    let e = parse_csv(b"a,b,y\n1,2,0\n3,nan,1\n", &LabelColumn::Last, &Origin::new("t.csv")).unwrap_err();
     assert!(matches!(e, DataError::NonFinite { row: 1, col: 1, .. }));
     says(&e, "t.csv", "non-finite value NaN at row 1, column 1");
-    says(
-        &parse_csv(b"1,inf,0\n", &LabelColumn::Last, &Origin::new("t.csv")).unwrap_err(),
-        "t.csv",
-        "non-finite",
-    );
+    says(&parse_csv(b"1,inf,0\n", &LabelColumn::Last, &Origin::new("t.csv")).unwrap_err(), "t.csv", "non-finite");
     // In an npz: an f64 X with an infinity.
-    let x: Vec<u8> = [1.0f64, f64::INFINITY]
-        .iter()
-        .flat_map(|v| v.to_le_bytes())
-        .collect();
+    let x: Vec<u8> = [1.0f64, f64::INFINITY].iter().flat_map(|v| v.to_le_bytes()).collect();
     let y: Vec<u8> = [0i64, 1].iter().flat_map(|v| v.to_le_bytes()).collect();
-    let z = zip(&[
-        ("X.npy", &npy(1, "<f8", false, &[2, 1], &x), false),
-        ("y.npy", &npy(1, "<i8", false, &[2], &y), true),
-    ]);
+    let z =
+        zip(&[("X.npy", &npy(1, "<f8", false, &[2, 1], &x), false), ("y.npy", &npy(1, "<i8", false, &[2], &y), true)]);
     let o = Origin::new("t.npz");
     let e = datasets::tabular_from_npz(parse_npz(&z, &o).unwrap(), &o).unwrap_err();
     says(&e, "t.npz", "non-finite value inf at row 1, column 0");
@@ -312,15 +185,7 @@ fn non_finite_tabular_values() {
 #[test]
 fn ragged_csv() {
     let e = parse_csv(b"1,2,0\n3,4\n", &LabelColumn::Last, &Origin::new("t.csv")).unwrap_err();
-    assert!(matches!(
-        e,
-        DataError::Ragged {
-            line: 2,
-            expected: 3,
-            found: 2,
-            ..
-        }
-    ));
+    assert!(matches!(e, DataError::Ragged { line: 2, expected: 3, found: 2, .. }));
     says(&e, "t.csv", "line 2 has 2 fields, expected 3");
     let o = Origin::new("t.csv");
     says(
@@ -328,16 +193,8 @@ fn ragged_csv() {
         "t.csv",
         "line 2: label \"x\" is not an integer",
     );
-    says(
-        &parse_csv(b"a,b\n1,2\n", &LabelColumn::Name("z".into()), &o).unwrap_err(),
-        "t.csv",
-        "no column named \"z\"",
-    );
-    says(
-        &parse_csv(b"", &LabelColumn::Last, &o).unwrap_err(),
-        "t.csv",
-        "no data rows",
-    );
+    says(&parse_csv(b"a,b\n1,2\n", &LabelColumn::Name("z".into()), &o).unwrap_err(), "t.csv", "no column named \"z\"");
+    says(&parse_csv(b"", &LabelColumn::Last, &o).unwrap_err(), "t.csv", "no data rows");
 }
 
 #[test]
@@ -345,16 +202,8 @@ fn corrupt_zip() {
     let o = Origin::new("t.npz");
     let y: Vec<u8> = [0i64, 1].iter().flat_map(|v| v.to_le_bytes()).collect();
     let good = zip(&[("y.npy", &npy(1, "<i8", false, &[2], &y), true)]);
-    says(
-        &parse_npz(b"PK\x03\x04 not really", &o).unwrap_err(),
-        "t.npz",
-        "corrupt zip archive",
-    );
-    says(
-        &parse_npz(&good[..good.len() - 30], &o).unwrap_err(),
-        "t.npz",
-        "corrupt zip archive",
-    );
+    says(&parse_npz(b"PK\x03\x04 not really", &o).unwrap_err(), "t.npz", "corrupt zip archive");
+    says(&parse_npz(&good[..good.len() - 30], &o).unwrap_err(), "t.npz", "corrupt zip archive");
     let mut bad = good.clone();
     bad[40] ^= 0xff; // inside the deflated member
     assert!(parse_npz(&bad, &o).is_err());
@@ -375,39 +224,16 @@ fn bad_npy() {
         "a.npy",
         "dtype \"<c16\" is not supported",
     );
-    says(
-        &parse_npy(&npy(1, "<f8", false, &[3], &[0; 16]), &o).unwrap_err(),
-        "a.npy",
-        "truncated: shape [3]",
-    );
+    says(&parse_npy(&npy(1, "<f8", false, &[3], &[0; 16]), &o).unwrap_err(), "a.npy", "truncated: shape [3]");
     let mut v4 = npy(1, "<f8", false, &[1], &[0; 8]);
     v4[6] = 4;
-    says(
-        &parse_npy(&v4, &o).unwrap_err(),
-        "a.npy",
-        "format version 4.0 is not supported",
-    );
-    says(
-        &parse_npy(b"hello world", &o).unwrap_err(),
-        "a.npy",
-        "magic",
-    );
+    says(&parse_npy(&v4, &o).unwrap_err(), "a.npy", "format version 4.0 is not supported");
+    says(&parse_npy(b"hello world", &o).unwrap_err(), "a.npy", "magic");
 }
 
 #[test]
 fn cli_source_errors() {
-    says(
-        &Source::from_cli("mnist", None, None).unwrap_err(),
-        "--data",
-        "needs --data PATH",
-    );
-    says(
-        &Source::from_cli("imagenet", Some(Path::new("x")), None).unwrap_err(),
-        "--dataset",
-        "unknown data set",
-    );
-    assert_eq!(
-        Source::from_cli("mnist-mini", None, None).unwrap(),
-        Source::MnistMini
-    );
+    says(&Source::from_cli("mnist", None, None).unwrap_err(), "--data", "needs --data PATH");
+    says(&Source::from_cli("imagenet", Some(Path::new("x")), None).unwrap_err(), "--dataset", "unknown data set");
+    assert_eq!(Source::from_cli("mnist-mini", None, None).unwrap(), Source::MnistMini);
 }

@@ -13,32 +13,18 @@ fn o() -> Origin {
 fn cifar_folder_layout() {
     let d = temp_dir("cifar");
     for i in 1..=5u8 {
-        std::fs::write(
-            d.join(format!("data_batch_{i}.bin")),
-            cifar_batch(&[i, 0, 9]),
-        )
-        .unwrap();
+        std::fs::write(d.join(format!("data_batch_{i}.bin")), cifar_batch(&[i, 0, 9])).unwrap();
     }
     std::fs::write(d.join("test_batch.bin"), cifar_batch(&[7, 3])).unwrap();
     let l = Source::Cifar10(d.clone()).load().unwrap();
     let test = l.test.as_ref().unwrap();
     assert_eq!(l.train.shape, [3, 32, 32]);
-    assert_eq!(
-        l.train.labels,
-        [1, 0, 9, 2, 0, 9, 3, 0, 9, 4, 0, 9, 5, 0, 9]
-    );
+    assert_eq!(l.train.labels, [1, 0, 9, 2, 0, 9, 3, 0, 9, 4, 0, 9, 5, 0, 9]);
     assert_eq!(test.labels, [7, 3]);
     // Record 1 of the test batch: pixel p (CHW) is ((1 + p) mod 251) / 255.
     let s = test.sample(1);
     assert_eq!(s.len(), 3072);
-    assert_eq!(
-        (s[0], s[1024], s[3071]),
-        (
-            1.0 / 255.0,
-            (1025 % 251) as f32 / 255.0,
-            (3072 % 251) as f32 / 255.0
-        )
-    );
+    assert_eq!((s[0], s[1024], s[3071]), (1.0 / 255.0, (1025 % 251) as f32 / 255.0, (3072 % 251) as f32 / 255.0));
     // The official archive's subfolder is found too.
     let parent = temp_dir("cifar-parent");
     std::fs::rename(&d, parent.join("cifar-10-batches-bin")).unwrap();
@@ -75,51 +61,13 @@ fn idx_raw_and_gzip_agree() {
 fn npy_versions_dtypes_and_byte_orders() {
     let vals = [1.0f64, -2.0, 3.0, 0.0, 5.0, 6.0];
     let cases: Vec<(&str, DType, Vec<u8>)> = vec![
-        (
-            "<f8",
-            DType::F64,
-            vals.iter().flat_map(|v| v.to_le_bytes()).collect(),
-        ),
-        (
-            ">f8",
-            DType::F64,
-            vals.iter().flat_map(|v| v.to_be_bytes()).collect(),
-        ),
-        (
-            "<f4",
-            DType::F32,
-            vals.iter()
-                .flat_map(|&v| (v as f32).to_le_bytes())
-                .collect(),
-        ),
-        (
-            "<i8",
-            DType::I64,
-            vals.iter()
-                .flat_map(|&v| (v as i64).to_le_bytes())
-                .collect(),
-        ),
-        (
-            "<i4",
-            DType::I32,
-            vals.iter()
-                .flat_map(|&v| (v as i32).to_le_bytes())
-                .collect(),
-        ),
-        (
-            "<i2",
-            DType::I16,
-            vals.iter()
-                .flat_map(|&v| (v as i16).to_le_bytes())
-                .collect(),
-        ),
-        (
-            ">i2",
-            DType::I16,
-            vals.iter()
-                .flat_map(|&v| (v as i16).to_be_bytes())
-                .collect(),
-        ),
+        ("<f8", DType::F64, vals.iter().flat_map(|v| v.to_le_bytes()).collect()),
+        (">f8", DType::F64, vals.iter().flat_map(|v| v.to_be_bytes()).collect()),
+        ("<f4", DType::F32, vals.iter().flat_map(|&v| (v as f32).to_le_bytes()).collect()),
+        ("<i8", DType::I64, vals.iter().flat_map(|&v| (v as i64).to_le_bytes()).collect()),
+        ("<i4", DType::I32, vals.iter().flat_map(|&v| (v as i32).to_le_bytes()).collect()),
+        ("<i2", DType::I16, vals.iter().flat_map(|&v| (v as i16).to_le_bytes()).collect()),
+        (">i2", DType::I16, vals.iter().flat_map(|&v| (v as i16).to_be_bytes()).collect()),
     ];
     for version in 1..=3 {
         for (descr, dtype, data) in &cases {
@@ -134,20 +82,14 @@ fn npy_versions_dtypes_and_byte_orders() {
     let u8s = parse_npy(&npy(1, "|u1", false, &[3], &[0, 7, 255]), &o()).unwrap();
     assert_eq!(u8s.data, [0.0, 7.0, 255.0]);
     let bools = parse_npy(&npy(1, "|b1", false, &[3], &[1, 0, 1]), &o()).unwrap();
-    assert_eq!(
-        (bools.dtype, bools.data),
-        (DType::Bool, vec![1.0, 0.0, 1.0])
-    );
+    assert_eq!((bools.dtype, bools.data), (DType::Bool, vec![1.0, 0.0, 1.0]));
     assert!(parse_npy(&npy(1, "|b1", false, &[1], &[2]), &o()).is_err());
 }
 
 #[test]
 fn fortran_order_becomes_c_order() {
     // The 2×3 matrix [[1,2,3],[4,5,6]] stored column-major: 1,4,2,5,3,6.
-    let f: Vec<u8> = [1i16, 4, 2, 5, 3, 6]
-        .iter()
-        .flat_map(|v| v.to_le_bytes())
-        .collect();
+    let f: Vec<u8> = [1i16, 4, 2, 5, 3, 6].iter().flat_map(|v| v.to_le_bytes()).collect();
     let a = parse_npy(&npy(1, "<i2", true, &[2, 3], &f), &o()).unwrap();
     assert_eq!(a.data, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
     // 3-D: element (i,j,k) of a 2×2×2 array stored at i + 2j + 4k, value 100i + 10j + k.
@@ -166,29 +108,17 @@ fn fortran_order_becomes_c_order() {
 #[test]
 fn npz_stored_and_deflated_members() {
     let x: Vec<u8> = (0..12).map(|v| v as u8).collect();
-    let y: Vec<u8> = [0i32, 1, 0, 0]
-        .iter()
-        .flat_map(|v| v.to_le_bytes())
-        .collect();
-    let (xn, yn) = (
-        npy(1, "|u1", false, &[4, 3], &x),
-        npy(1, "<i4", false, &[4], &y),
-    );
+    let y: Vec<u8> = [0i32, 1, 0, 0].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let (xn, yn) = (npy(1, "|u1", false, &[4, 3], &x), npy(1, "<i4", false, &[4], &y));
     let stored = zip(&[("X.npy", &xn, false), ("y.npy", &yn, false)]);
     let deflated = zip(&[("X.npy", &xn, true), ("y.npy", &yn, true)]);
     let a = parse_npz(&stored, &o()).unwrap();
     assert_eq!(a, parse_npz(&deflated, &o()).unwrap());
-    assert_eq!(
-        a.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
-        ["X", "y"]
-    );
+    assert_eq!(a.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), ["X", "y"]);
     let d = temp_dir("npz");
     std::fs::write(d.join("s.npz"), &stored).unwrap();
     let t = load_npz(&d.join("s.npz")).unwrap();
-    assert_eq!(
-        (t.shape.clone(), t.labels.clone()),
-        (vec![3], vec![0, 1, 0, 0])
-    );
+    assert_eq!((t.shape.clone(), t.labels.clone()), (vec![3], vec![0, 1, 0, 0]));
     assert_eq!(t.sample(3), [9.0, 10.0, 11.0]);
 }
 
@@ -211,9 +141,6 @@ fn csv_header_detection_and_label_columns() {
     }
     let d = parse_csv(b"1,2,1.0\n", &LabelColumn::Last, &o()).unwrap();
     assert_eq!(d.labels, [1]);
-    assert_eq!(
-        "label".parse::<LabelColumn>().unwrap(),
-        LabelColumn::Name("label".into())
-    );
+    assert_eq!("label".parse::<LabelColumn>().unwrap(), LabelColumn::Name("label".into()));
     assert_eq!("last".parse::<LabelColumn>().unwrap(), LabelColumn::Last);
 }

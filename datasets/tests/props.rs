@@ -10,9 +10,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::*;
-use datasets::{
-    parse_cifar_batch, parse_csv, parse_idx, parse_npy, parse_npz, zip_entries, LabelColumn, Origin,
-};
+use datasets::{parse_cifar_batch, parse_csv, parse_idx, parse_npy, parse_npz, zip_entries, LabelColumn, Origin};
 use proptest::prelude::*;
 
 struct Counting;
@@ -63,11 +61,7 @@ fn all_parsers(b: &[u8]) {
             let _ = e.read(&o());
         }
     }
-    for l in [
-        LabelColumn::Last,
-        LabelColumn::Index(1),
-        LabelColumn::Name("y".into()),
-    ] {
+    for l in [LabelColumn::Last, LabelColumn::Index(1), LabelColumn::Name("y".into())] {
         let _ = parse_csv(b, &l, &o());
     }
     check_alloc();
@@ -78,10 +72,7 @@ fn fixtures() -> Vec<Vec<u8>> {
     let img = idx_images(3, 5, 5, |i| (i * 31) as u8);
     let x: Vec<u8> = (0..6).flat_map(|v| (v as f64).to_le_bytes()).collect();
     let y: Vec<u8> = [0i64, 1, 0].iter().flat_map(|v| v.to_le_bytes()).collect();
-    let (xn, yn) = (
-        npy(1, "<f8", true, &[3, 2], &x),
-        npy(3, "<i8", false, &[3], &y),
-    );
+    let (xn, yn) = (npy(1, "<f8", true, &[3, 2], &x), npy(3, "<i8", false, &[3], &y));
     vec![
         img.clone(),
         gzip(&img),

@@ -22,14 +22,8 @@ fn mnist_sizes_and_class_counts() {
     // Pixels stay bytes after loading: the raw size, not four times it.
     let pixels = d.train.x.as_u8().unwrap();
     assert_eq!(pixels.len(), 60000 * 784);
-    assert_eq!(
-        counts(&d.train.labels),
-        [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
-    );
-    assert_eq!(
-        counts(&test.labels),
-        [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
-    );
+    assert_eq!(counts(&d.train.labels), [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]);
+    assert_eq!(counts(&test.labels), [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]);
     assert!(matches!(test.x, Values::U8(_)));
     // The first training image is a 5 whose top-left pixel is black.
     assert_eq!((d.train.labels[0], d.train.x.get(0)), (5, 0.0));
@@ -41,26 +35,19 @@ fn mnist_sizes_and_class_counts() {
 
 #[test]
 fn fashion_mnist_has_6000_per_class() {
-    let d = Source::FashionMnist(shared_data().join("fashion-mnist"))
-        .load()
-        .unwrap();
+    let d = Source::FashionMnist(shared_data().join("fashion-mnist")).load().unwrap();
     assert_eq!(counts(&d.train.labels), [6000; 10]);
     assert_eq!(counts(&d.test.unwrap().labels), [1000; 10]);
 }
 
 #[test]
 fn shuttle_npz_shape_and_anomalies() {
-    let d = Source::Npz(shared_data().join("adbench/32_shuttle.npz"))
-        .load()
-        .unwrap();
+    let d = Source::Npz(shared_data().join("adbench/32_shuttle.npz")).load().unwrap();
     assert!(d.test.is_none());
     assert_eq!((d.train.len(), d.train.shape.clone()), (49097, vec![9]));
     assert_eq!(d.train.labels.iter().filter(|&&l| l == 1).count(), 3511);
     // X is stored in Fortran order: check the first row against NumPy's `X[0]`.
-    assert_eq!(
-        d.train.sample(0),
-        [50.0, 21.0, 77.0, 0.0, 28.0, 0.0, 27.0, 48.0, 22.0]
-    );
+    assert_eq!(d.train.sample(0), [50.0, 21.0, 77.0, 0.0, 28.0, 0.0, 27.0, 48.0, 22.0]);
 }
 
 #[test]
@@ -81,45 +68,26 @@ fn every_adbench_set_loads() {
         ("45_wine", 129, 13, 10),
     ];
     for (name, n, d, a) in expected {
-        let l = Source::Npz(shared_data().join(format!("adbench/{name}.npz")))
-            .load()
-            .unwrap();
+        let l = Source::Npz(shared_data().join(format!("adbench/{name}.npz"))).load().unwrap();
         let anomalies = l.train.labels.iter().filter(|&&y| y == 1).count();
-        assert_eq!(
-            (l.train.len(), l.train.shape[0], anomalies),
-            (n, d, a),
-            "{name}"
-        );
+        assert_eq!((l.train.len(), l.train.shape[0], anomalies), (n, d, a), "{name}");
     }
     // A float64 Fortran-order X: row 0 of 6_cardio, as Python's struct module reads it.
-    let l = Source::Npz(shared_data().join("adbench/6_cardio.npz"))
-        .load()
-        .unwrap();
+    let l = Source::Npz(shared_data().join("adbench/6_cardio.npz")).load().unwrap();
     assert_eq!(
         l.train.sample(0)[..3],
-        [
-            0.004912314661768384f64 as f32,
-            0.6931907749193863f64 as f32,
-            -0.20364048566636067f64 as f32
-        ]
+        [0.004912314661768384f64 as f32, 0.6931907749193863f64 as f32, -0.20364048566636067f64 as f32]
     );
 }
 
 #[test]
 fn gcn_minmax_puts_normal_training_images_in_unit_interval() {
-    let cfg = ProtocolConfig {
-        scaling: Scaling::GcnMinMax,
-        ..Default::default()
-    };
+    let cfg = ProtocolConfig { scaling: Scaling::GcnMinMax, ..Default::default() };
     let loaded = Source::Mnist(shared_data().join("mnist")).load().unwrap();
     let s = split(&loaded, Some(0), &cfg).unwrap();
     assert_eq!(s.train.len(), 5923);
     assert!(s.train.labels.iter().all(|&l| l == 0));
-    let (min, max) = s
-        .train
-        .x
-        .iter()
-        .fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+    let (min, max) = s.train.x.iter().fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
     assert!(min >= 0.0 && max <= 1.0 + 1e-6, "{min} {max}");
     assert!(min < 1e-6 && max > 1.0 - 1e-6);
     assert_eq!(s.test.len(), 10000);
@@ -134,11 +102,7 @@ fn gcn_minmax_puts_normal_training_images_in_unit_interval() {
 fn tabular_split_is_80_20_and_deterministic() {
     let src = Source::Npz(shared_data().join("adbench/32_shuttle.npz"));
     let loaded = src.load().unwrap();
-    let cfg = ProtocolConfig {
-        seed: 7,
-        scaling: Scaling::Standardise,
-        ..Default::default()
-    };
+    let cfg = ProtocolConfig { seed: 7, scaling: Scaling::Standardise, ..Default::default() };
     let a = split(&loaded, None, &cfg).unwrap();
     let b = split(&loaded, None, &cfg).unwrap();
     assert_eq!(a, b);
@@ -150,21 +114,10 @@ fn tabular_split_is_80_20_and_deterministic() {
     // Standardised on the training normals: each feature has mean ≈ 0 there.
     let d = 9;
     for j in 0..d {
-        let m: f64 = (0..a.train.len())
-            .map(|i| a.train.x[i * d + j] as f64)
-            .sum::<f64>()
-            / a.train.len() as f64;
+        let m: f64 = (0..a.train.len()).map(|i| a.train.x[i * d + j] as f64).sum::<f64>() / a.train.len() as f64;
         assert!(m.abs() < 1e-4, "feature {j}: mean {m}");
     }
-    let c = split(
-        &loaded,
-        None,
-        &ProtocolConfig {
-            seed: 8,
-            ..cfg.clone()
-        },
-    )
-    .unwrap();
+    let c = split(&loaded, None, &ProtocolConfig { seed: 8, ..cfg.clone() }).unwrap();
     assert_ne!(a.train.x, c.train.x);
     assert_eq!(one_class_split(&src, None, &cfg).unwrap(), a);
 }
@@ -178,22 +131,14 @@ fn mnist_mini_is_bundled() {
     // It is the first images of each class of the shared MNIST, unchanged.
     let full = Source::Mnist(shared_data().join("mnist")).load().unwrap();
     assert_eq!(d.train.sample(0), full.train.sample(0));
-    assert_eq!(
-        d.train.x.as_u8().unwrap()[..784 * 50],
-        full.train.x.as_u8().unwrap()[..784 * 50]
-    );
+    assert_eq!(d.train.x.as_u8().unwrap()[..784 * 50], full.train.x.as_u8().unwrap()[..784 * 50]);
     assert_eq!(test.sample(1999), full.test.as_ref().unwrap().sample(2318));
 }
 
 #[test]
 fn contamination_and_holdout_on_mnist_mini() {
     let loaded = Source::MnistMini.load().unwrap();
-    let cfg = ProtocolConfig {
-        seed: 3,
-        contamination: 0.1,
-        holdout_fraction: 0.1,
-        ..Default::default()
-    };
+    let cfg = ProtocolConfig { seed: 3, contamination: 0.1, holdout_fraction: 0.1, ..Default::default() };
     let s = split(&loaded, Some(4), &cfg).unwrap();
     let hold = s.holdout.as_ref().unwrap();
     assert_eq!(hold.len(), 100);

@@ -57,11 +57,8 @@ pub(crate) fn record(
     backward: impl Fn(&Tensor) -> Result<Vec<Option<Tensor>>> + Send + Sync + 'static,
 ) -> Result<Tensor> {
     let needs = is_grad_enabled() && inputs.iter().any(|t| t.requires_grad());
-    let node = needs.then(|| Node {
-        op,
-        inputs: inputs.iter().map(|t| (*t).clone()).collect(),
-        backward: Box::new(backward),
-    });
+    let node =
+        needs.then(|| Node { op, inputs: inputs.iter().map(|t| (*t).clone()).collect(), backward: Box::new(backward) });
     Ok(Tensor::build(storage.into(), shape, needs, node))
 }
 

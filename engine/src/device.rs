@@ -46,9 +46,7 @@ impl Device {
         match name {
             "cpu" => Ok(Device::Cpu),
             "gpu" => gpu_context().map(|_| Device::Gpu),
-            "auto" => {
-                Ok(if Device::hardware_gpu_available() { Device::Gpu } else { Device::Cpu })
-            }
+            "auto" => Ok(if Device::hardware_gpu_available() { Device::Gpu } else { Device::Cpu }),
             other => Err(Error::invalid("device", format!("{other:?} is not one of auto, cpu, gpu"))),
         }
     }

@@ -1,7 +1,7 @@
 //! Optimisers over parameter tensors (leaves with `requires_grad`), and learning-rate milestones.
 
-use crate::{Device, Result, Storage, Tensor};
 use crate::device::gpu_err;
+use crate::{Device, Result, Storage, Tensor};
 use kernels::cpu::optim::{adam_step, sgd_step};
 use kernels::gpu as gk;
 
@@ -98,11 +98,33 @@ impl Optimizer for Adam {
             }
             p.update(|w| match w {
                 Storage::Cpu(w) => {
-                    adam_step(w, gs.cpu(), m.cpu_mut(), v.cpu_mut(), c.lr, c.beta1, c.beta2, c.eps, c.weight_decay, self.t);
+                    adam_step(
+                        w,
+                        gs.cpu(),
+                        m.cpu_mut(),
+                        v.cpu_mut(),
+                        c.lr,
+                        c.beta1,
+                        c.beta2,
+                        c.eps,
+                        c.weight_decay,
+                        self.t,
+                    );
                     Ok(())
                 }
-                Storage::Gpu(w) => gk::optim::adam_step(w, gs.gpu(), m.gpu(), v.gpu(), c.lr, c.beta1, c.beta2, c.eps, c.weight_decay, self.t)
-                    .map_err(gpu_err("adam")),
+                Storage::Gpu(w) => gk::optim::adam_step(
+                    w,
+                    gs.gpu(),
+                    m.gpu(),
+                    v.gpu(),
+                    c.lr,
+                    c.beta1,
+                    c.beta2,
+                    c.eps,
+                    c.weight_decay,
+                    self.t,
+                )
+                .map_err(gpu_err("adam")),
             })?;
         }
         Ok(())
@@ -147,9 +169,8 @@ impl Optimizer for Sgd {
                     sgd_step(w, gs.cpu(), b.cpu_mut(), self.lr, self.momentum, self.weight_decay);
                     Ok(())
                 }
-                Storage::Gpu(w) => {
-                    gk::optim::sgd_step(w, gs.gpu(), b.gpu(), self.lr, self.momentum, self.weight_decay).map_err(gpu_err("sgd"))
-                }
+                Storage::Gpu(w) => gk::optim::sgd_step(w, gs.gpu(), b.gpu(), self.lr, self.momentum, self.weight_decay)
+                    .map_err(gpu_err("sgd")),
             })?;
         }
         Ok(())

@@ -107,7 +107,8 @@ pub fn from_bytes(bytes: &[u8], device: Device) -> Result<Loaded> {
         return Err(bad(format!("header of {n} bytes but only {} bytes follow", bytes.len() - 8)));
     }
     let n = n as usize;
-    let header: Value = serde_json::from_slice(&bytes[8..8 + n]).map_err(|e| bad(format!("header is not valid JSON: {e}")))?;
+    let header: Value =
+        serde_json::from_slice(&bytes[8..8 + n]).map_err(|e| bad(format!("header is not valid JSON: {e}")))?;
     let Value::Object(header) = header else { return Err(bad("header is not a JSON object")) };
     let data = &bytes[8 + n..];
 
@@ -129,7 +130,10 @@ pub fn from_bytes(bytes: &[u8], device: Device) -> Result<Loaded> {
     let mut expected = 0usize;
     for e in &entries {
         if e.begin != expected {
-            return Err(bad(format!("tensor {:?} starts at byte {} but the previous data ends at {expected}", e.name, e.begin)));
+            return Err(bad(format!(
+                "tensor {:?} starts at byte {} but the previous data ends at {expected}",
+                e.name, e.begin
+            )));
         }
         expected = e.end;
     }
@@ -138,7 +142,8 @@ pub fn from_bytes(bytes: &[u8], device: Device) -> Result<Loaded> {
     }
     let mut tensors = Vec::with_capacity(entries.len());
     for e in entries {
-        let vals: Vec<f32> = data[e.begin..e.end].chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect();
+        let vals: Vec<f32> =
+            data[e.begin..e.end].chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect();
         tensors.push((e.name, Tensor::from_vec(vals, &e.shape, device)?));
     }
     Ok(Loaded { tensors, metadata })
@@ -162,9 +167,14 @@ fn parse_entry(name: &str, v: &Value) -> Result<Entry> {
         .and_then(Value::as_array)
         .ok_or_else(|| bad(format!("{name:?} has no shape")))?
         .iter()
-        .map(|d| d.as_u64().and_then(|d| usize::try_from(d).ok()).ok_or_else(|| bad(format!("{name:?} has a bad dimension {d}"))))
+        .map(|d| {
+            d.as_u64()
+                .and_then(|d| usize::try_from(d).ok())
+                .ok_or_else(|| bad(format!("{name:?} has a bad dimension {d}")))
+        })
         .collect::<Result<Vec<usize>>>()?;
-    let offs = o.get("data_offsets").and_then(Value::as_array).ok_or_else(|| bad(format!("{name:?} has no data_offsets")))?;
+    let offs =
+        o.get("data_offsets").and_then(Value::as_array).ok_or_else(|| bad(format!("{name:?} has no data_offsets")))?;
     let off = |i: usize| -> Result<usize> {
         offs.get(i)
             .and_then(Value::as_u64)
@@ -180,7 +190,9 @@ fn parse_entry(name: &str, v: &Value) -> Result<Entry> {
         .try_fold(4usize, |acc, &d| acc.checked_mul(d))
         .ok_or_else(|| bad(format!("{name:?}: shape {shape:?} overflows")))?;
     if end < begin || end - begin != bytes {
-        return Err(bad(format!("{name:?}: shape {shape:?} needs {bytes} bytes but data_offsets give [{begin}, {end})")));
+        return Err(bad(format!(
+            "{name:?}: shape {shape:?} needs {bytes} bytes but data_offsets give [{begin}, {end})"
+        )));
     }
     Ok(Entry { name: name.to_string(), shape, begin, end })
 }

@@ -76,7 +76,8 @@ impl Tensor {
     }
     pub fn try_full(value: f32, dims: &[usize], device: Device) -> Result<Tensor> {
         let n: usize = dims.iter().product();
-        let storage = if value == 0.0 { Storage::zeros(n, device)? } else { Storage::from_vec(vec![value; n], device)? };
+        let storage =
+            if value == 0.0 { Storage::zeros(n, device)? } else { Storage::from_vec(vec![value; n], device)? };
         Ok(Tensor::build(Arc::new(storage), Shape::new(dims), false, None))
     }
 

@@ -68,7 +68,9 @@ fn rejects_malformed_files_with_clear_errors() {
     rejects(&short, "only 2 bytes follow");
     rejects(&with_header("not json", &[]), "not valid JSON");
     rejects(&with_header("[1,2]", &[]), "not a JSON object");
-    let t = |dtype: &str, shape: &str, offs: &str| format!(r#"{{"a":{{"dtype":"{dtype}","shape":{shape},"data_offsets":{offs}}}}}"#);
+    let t = |dtype: &str, shape: &str, offs: &str| {
+        format!(r#"{{"a":{{"dtype":"{dtype}","shape":{shape},"data_offsets":{offs}}}}}"#)
+    };
     rejects(&with_header(&t("F32", "[2]", "[0,8]"), &[0; 4]), "data buffer holds 4");
     rejects(&with_header(&t("F32", "[2]", "[0,4]"), &[0; 4]), "needs 8 bytes");
     rejects(&with_header(&t("F32", "[1]", "[4,8]"), &[0; 8]), "starts at byte 4");
@@ -77,7 +79,13 @@ fn rejects_malformed_files_with_clear_errors() {
     rejects(&with_header(&t("F32", "[-1]", "[0,4]"), &[0; 4]), "bad dimension");
     rejects(&with_header(&t("F32", "[1]", "[0]"), &[0; 4]), "data_offsets");
     rejects(&with_header(r#"{"__metadata__":{"k":1}}"#, &[]), "not a string");
-    rejects(&with_header(r#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, &[0; 4]), "starts at byte 0");
+    rejects(
+        &with_header(
+            r#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#,
+            &[0; 4],
+        ),
+        "starts at byte 0",
+    );
 }
 
 #[test]

@@ -30,7 +30,12 @@ pub fn epoch_batches(n: usize, batch_size: usize, rng: &mut Rng) -> Vec<Vec<usiz
 
 /// Runs `f` over the whole set in order, in chunks of `chunk`, concatenating its per-sample
 /// outputs (scores, distances).
-pub fn map_in_chunks(ds: &Dataset, chunk: usize, device: Device, mut f: impl FnMut(&Tensor) -> Result<Vec<f32>>) -> Result<Vec<f32>> {
+pub fn map_in_chunks(
+    ds: &Dataset,
+    chunk: usize,
+    device: Device,
+    mut f: impl FnMut(&Tensor) -> Result<Vec<f32>>,
+) -> Result<Vec<f32>> {
     let mut out = Vec::with_capacity(ds.len());
     let all: Vec<usize> = (0..ds.len()).collect();
     for idx in all.chunks(chunk.max(1)) {

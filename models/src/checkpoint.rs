@@ -94,9 +94,16 @@ impl Checkpoint {
     pub fn restore(&self, vars: &[&Vars], opt: &mut Adam, rng: &mut Rng) -> Result<(Vec<LossPoint>, usize, f64)> {
         for (i, v) in vars.iter().enumerate() {
             for (name, t, _) in v.entries() {
-                let src = self.loaded.get(&format!("vars{i}.{name}")).ok_or_else(|| Error::config(format!("checkpoint lacks tensor {name}")))?;
+                let src = self
+                    .loaded
+                    .get(&format!("vars{i}.{name}"))
+                    .ok_or_else(|| Error::config(format!("checkpoint lacks tensor {name}")))?;
                 if src.dims() != t.dims() {
-                    return Err(Error::config(format!("checkpoint tensor {name} has shape {:?}, expected {:?}", src.dims(), t.dims())));
+                    return Err(Error::config(format!(
+                        "checkpoint tensor {name} has shape {:?}, expected {:?}",
+                        src.dims(),
+                        t.dims()
+                    )));
                 }
                 t.set_data(src.to_vec())?;
             }
@@ -105,19 +112,28 @@ impl Checkpoint {
         let k = opt.params().len();
         let (mut ms, mut vs) = (Vec::with_capacity(k), Vec::with_capacity(k));
         for i in 0..k {
-            let get = |n: String| self.loaded.get(&n).map(|t| t.to_vec()).ok_or_else(|| Error::config(format!("checkpoint lacks {n}")));
+            let get = |n: String| {
+                self.loaded.get(&n).map(|t| t.to_vec()).ok_or_else(|| Error::config(format!("checkpoint lacks {n}")))
+            };
             ms.push(get(format!("adam.m.{i}"))?);
             vs.push(get(format!("adam.v.{i}"))?);
         }
         opt.set_state(m["adam_t"].as_u64().unwrap_or(0), ms, vs)?;
-        let words: Vec<u64> = m["rng"].as_array().into_iter().flatten().filter_map(|w| w.as_str()?.parse().ok()).collect();
+        let words: Vec<u64> =
+            m["rng"].as_array().into_iter().flatten().filter_map(|w| w.as_str()?.parse().ok()).collect();
         let words: [u64; 4] = words.try_into().map_err(|_| Error::config("checkpoint RNG state is malformed"))?;
         *rng = Rng::from_state(words, m["rng_spare"].as_f64().map(|x| x as f32).unwrap_or(f32::NAN));
         let history = m["history"]
             .as_array()
             .into_iter()
             .flatten()
-            .filter_map(|p| Some(LossPoint { phase: p[0].as_str()?.to_string(), epoch: p[1].as_u64()? as usize, loss: p[2].as_f64()? }))
+            .filter_map(|p| {
+                Some(LossPoint {
+                    phase: p[0].as_str()?.to_string(),
+                    epoch: p[1].as_u64()? as usize,
+                    loss: p[2].as_f64()?,
+                })
+            })
             .collect();
         Ok((history, m["samples_trained"].as_u64().unwrap_or(0) as usize, m["train_seconds"].as_f64().unwrap_or(0.0)))
     }

@@ -69,7 +69,12 @@ pub fn finished_run(spec: &RunSpec) -> Option<RunResult> {
 /// checkpointed after every epoch; with `spec.resume` it continues from its checkpoint.
 pub fn run_one(cfg: &Config, data: &Loaded, spec: &RunSpec) -> Result<RunResult> {
     let input = InputKind::from_shape(&data.train.shape).map_err(Error::config)?;
-    let protocol = ProtocolConfig { seed: spec.seed, contamination: spec.contamination, scaling: scaling_for(input), ..Default::default() };
+    let protocol = ProtocolConfig {
+        seed: spec.seed,
+        contamination: spec.contamination,
+        scaling: scaling_for(input),
+        ..Default::default()
+    };
     let sp = split(data, spec.normal_class, &protocol)?;
     std::fs::create_dir_all(&spec.out).map_err(|e| Error::file(&spec.out, e))?;
 
@@ -88,7 +93,8 @@ pub fn run_one(cfg: &Config, data: &Loaded, spec: &RunSpec) -> Result<RunResult>
 
     let scores = detector.score(&sp.test)?;
     let labels: Vec<u8> = sp.test.labels.iter().map(|&l| (l != 0) as u8).collect();
-    let auc = auc_roc(&scores, &labels).ok_or_else(|| Error::config("the test split lacks normals or anomalies: AUC undefined"))?;
+    let auc = auc_roc(&scores, &labels)
+        .ok_or_else(|| Error::config("the test split lacks normals or anomalies: AUC undefined"))?;
     let ap = auc_pr(&scores, &labels).unwrap_or(f64::NAN);
 
     save_model(&spec.out.join("model.safetensors"), detector.as_ref(), cfg, &sp, spec)?;
@@ -138,7 +144,9 @@ fn save_model(path: &Path, det: &dyn Detector, cfg: &Config, sp: &OneClassSplit,
 pub fn preprocessing_to_json(p: &Preprocessing) -> Value {
     match p {
         Preprocessing::Identity => json!({"kind": "identity"}),
-        Preprocessing::MinMax { gcn, min, max, lo, hi } => json!({"kind": "minmax", "gcn": gcn, "min": min, "max": max, "lo": lo, "hi": hi}),
+        Preprocessing::MinMax { gcn, min, max, lo, hi } => {
+            json!({"kind": "minmax", "gcn": gcn, "min": min, "max": max, "lo": lo, "hi": hi})
+        }
         Preprocessing::Standardise { mean, std } => json!({"kind": "standardise", "mean": mean, "std": std}),
     }
 }
@@ -147,7 +155,12 @@ pub fn preprocessing_from_json(v: &Value) -> Result<Preprocessing> {
     let bad = || Error::config("saved model has an unreadable preprocessing entry");
     let f = |k: &str| v.get(k).and_then(Value::as_f64).map(|x| x as f32).ok_or_else(bad);
     let vec = |k: &str| -> Result<Vec<f32>> {
-        v.get(k).and_then(Value::as_array).ok_or_else(bad)?.iter().map(|x| x.as_f64().map(|x| x as f32).ok_or_else(bad)).collect()
+        v.get(k)
+            .and_then(Value::as_array)
+            .ok_or_else(bad)?
+            .iter()
+            .map(|x| x.as_f64().map(|x| x as f32).ok_or_else(bad))
+            .collect()
     };
     match v.get("kind").and_then(Value::as_str) {
         Some("identity") => Ok(Preprocessing::Identity),
@@ -236,7 +249,10 @@ pub fn write_summary(out: &Path, method: &str, dataset: &str, results: &[RunResu
         "runs": results.iter().map(|r| r.json.clone()).collect::<Vec<_>>(),
     });
     std::fs::create_dir_all(out).map_err(|e| Error::file(out, e))?;
-    safetensors::write_atomic(&out.join("summary.json"), serde_json::to_string_pretty(&summary).expect("JSON").as_bytes())?;
+    safetensors::write_atomic(
+        &out.join("summary.json"),
+        serde_json::to_string_pretty(&summary).expect("JSON").as_bytes(),
+    )?;
     safetensors::write_atomic(&out.join("summary.md"), md.as_bytes())?;
     Ok(md)
 }

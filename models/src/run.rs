@@ -144,7 +144,11 @@ impl Run {
             let mean = sum / count.max(1) as f64;
             self.history.push(LossPoint { phase: phase.to_string(), epoch: epoch + 1, loss: mean });
             if self.quiet {
-                eprintln!("{phase}: epoch {}/{epochs} loss {mean:.6} ({:.0} samples/s)", epoch + 1, count as f64 / secs.max(1e-9));
+                eprintln!(
+                    "{phase}: epoch {}/{epochs} loss {mean:.6} ({:.0} samples/s)",
+                    epoch + 1,
+                    count as f64 / secs.max(1e-9)
+                );
             }
             after_epoch(self, epoch, mean)?;
             if let Some(path) = &self.checkpoint {

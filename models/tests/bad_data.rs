@@ -85,7 +85,17 @@ fn expect_error(args: &[&str], needle: &str) {
 fn broken_idx_folders_are_reported_with_the_file_at_fault() {
     let ok = mnist_dir("ok", |_| {});
     let o = Command::new(env!("CARGO_BIN_EXE_train"))
-        .args(["--method", "dcae", "--dataset", "mnist", "--data", ok.to_str().unwrap(), "--pretrain-epochs", "1", "--quiet"])
+        .args([
+            "--method",
+            "dcae",
+            "--dataset",
+            "mnist",
+            "--data",
+            ok.to_str().unwrap(),
+            "--pretrain-epochs",
+            "1",
+            "--quiet",
+        ])
         .args(["--out", ok.join("run").to_str().unwrap()])
         .output()
         .unwrap();
@@ -151,13 +161,15 @@ fn broken_tabular_files_are_reported_with_the_file_at_fault() {
     let mut f = std::fs::File::create(&nan).unwrap();
     writeln!(f, "a,b,label").unwrap();
     for i in 0..20 {
-        writeln!(f, "{},{},{}", if i == 4 { "nan".to_string() } else { i.to_string() }, i * 2, (i % 5 == 0) as u8).unwrap();
+        writeln!(f, "{},{},{}", if i == 4 { "nan".to_string() } else { i.to_string() }, i * 2, (i % 5 == 0) as u8)
+            .unwrap();
     }
     drop(f);
     expect_error(&["--dataset", "csv", "--data", nan.to_str().unwrap()], "nan.csv");
 
     let zip = d.join("corrupt.npz");
-    let mut bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/adbench/4_breastw.npz")).unwrap();
+    let mut bytes =
+        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/adbench/4_breastw.npz")).unwrap();
     let mid = bytes.len() / 2;
     for b in &mut bytes[mid..mid + 64] {
         *b ^= 0x5a;

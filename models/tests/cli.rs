@@ -24,7 +24,8 @@ fn auc_line(o: &Output) -> f64 {
 /// Trains `method` for a few epochs on mnist-mini and returns the AUC (normal class 1 unless
 /// `extra` says otherwise: clap keeps the last value of a repeated flag).
 fn short_run(method: &str, out: &Path, extra: &[&str]) -> f64 {
-    let mut args = vec!["--method", method, "--normal-class", "1", "--pretrain-epochs", "3", "--epochs", "3", "--quiet", "--out"];
+    let mut args =
+        vec!["--method", method, "--normal-class", "1", "--pretrain-epochs", "3", "--epochs", "3", "--quiet", "--out"];
     args.push(out.to_str().unwrap());
     args.extend_from_slice(extra);
     let o = train(&args);
@@ -47,7 +48,15 @@ fn every_implemented_method_beats_chance_on_mnist_mini() {
         let out = tmp(method);
         let auc = short_run(method, &out, extra);
         assert!(auc > 0.8, "{method}: AUC {auc}");
-        for f in ["results.json", "model.safetensors", "scores.csv", "roc.png", "loss.png", "most_normal.png", "most_anomalous.png"] {
+        for f in [
+            "results.json",
+            "model.safetensors",
+            "scores.csv",
+            "roc.png",
+            "loss.png",
+            "most_normal.png",
+            "most_anomalous.png",
+        ] {
             assert!(out.join(f).is_file(), "{method}: {f} missing");
         }
         let _ = std::fs::remove_dir_all(&out);
@@ -60,7 +69,12 @@ fn score_reproduces_the_training_auc_exactly() {
     // Six epochs, so the saved radius R is a real one, not the initial 0.
     let trained = short_run("dsvdd-soft", &out, &["--seed", "3", "--epochs", "6"]);
     let o = Command::new(env!("CARGO_BIN_EXE_score"))
-        .args(["--model", out.join("model.safetensors").to_str().unwrap(), "--out", out.join("rescored.csv").to_str().unwrap()])
+        .args([
+            "--model",
+            out.join("model.safetensors").to_str().unwrap(),
+            "--out",
+            out.join("rescored.csv").to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -84,7 +98,19 @@ fn same_seed_gives_the_same_auc_on_the_cpu() {
 #[test]
 fn a_diverging_loss_stops_with_an_error_naming_phase_epoch_and_batch() {
     let out = tmp("nan");
-    let o = train(&["--method", "dsvdd", "--pretrain-epochs", "0", "--epochs", "2", "--lr", "1e30", "--quiet", "--out", out.to_str().unwrap()]);
+    let o = train(&[
+        "--method",
+        "dsvdd",
+        "--pretrain-epochs",
+        "0",
+        "--epochs",
+        "2",
+        "--lr",
+        "1e30",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("error: dsvdd: loss became") && err.contains("epoch") && err.contains("batch"), "{err}");
@@ -112,7 +138,8 @@ fn bad_input_is_an_error_with_status_2_not_a_panic() {
         assert!(err.starts_with("error:") || err.contains("\nerror:"), "{args:?}: {err}");
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
-    let o = Command::new(env!("CARGO_BIN_EXE_score")).args(["--model", "/nonexistent/model.safetensors"]).output().unwrap();
+    let o =
+        Command::new(env!("CARGO_BIN_EXE_score")).args(["--model", "/nonexistent/model.safetensors"]).output().unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).starts_with("error: /nonexistent/model.safetensors"));
 }
@@ -152,7 +179,18 @@ fn checkpoint_position(path: &Path) -> Option<(String, u64)> {
 #[test]
 fn a_killed_run_resumes_to_the_same_auc_as_an_uninterrupted_one() {
     let (full, cut) = (tmp("full"), tmp("cut"));
-    let args = ["--method", "dsvdd-soft", "--normal-class", "0", "--pretrain-epochs", "3", "--epochs", "15", "--quiet", "--out"];
+    let args = [
+        "--method",
+        "dsvdd-soft",
+        "--normal-class",
+        "0",
+        "--pretrain-epochs",
+        "3",
+        "--epochs",
+        "15",
+        "--quiet",
+        "--out",
+    ];
     let reference = train(&[&args[..], &[full.to_str().unwrap()]].concat());
     assert!(reference.status.success());
 

@@ -6,7 +6,17 @@ use kernels::cpu::conv::Conv2dGeom;
 use kernels::{cpu, gpu};
 
 #[allow(clippy::too_many_arguments)]
-fn g(n: usize, c_in: usize, h: usize, w: usize, c_out: usize, kh: usize, kw: usize, stride: usize, pad: usize) -> Conv2dGeom {
+fn g(
+    n: usize,
+    c_in: usize,
+    h: usize,
+    w: usize,
+    c_out: usize,
+    kh: usize,
+    kw: usize,
+    stride: usize,
+    pad: usize,
+) -> Conv2dGeom {
     Conv2dGeom { n, c_in, h, w, c_out, kh, kw, stride, pad }
 }
 

@@ -10,8 +10,8 @@
 //! steps, and the trained parameters `≤ 1e-3` norm-wise.
 
 use crate::{assert_close_norm, Rng, TOL};
-use engine::optim::{Adam, AdamConfig, Optimizer};
 use engine::ops::norm::BatchNormState;
+use engine::optim::{Adam, AdamConfig, Optimizer};
 use engine::{Device, Result, Tensor};
 use kernels::gpu::gpu_required;
 use models::nets::MnistLeNet;
@@ -34,7 +34,12 @@ fn engine_gpu() -> bool {
 
 /// Runs `f` on `inputs` (as parameters) on `dev`; returns the output and each input's gradient
 /// of `Σ y·r` for a fixed random `r`.
-fn run_on(dev: Device, inputs: &[(Vec<f32>, Vec<usize>)], seed: u64, f: &dyn Fn(&[Tensor]) -> Result<Tensor>) -> (Vec<f32>, Vec<Vec<f32>>) {
+fn run_on(
+    dev: Device,
+    inputs: &[(Vec<f32>, Vec<usize>)],
+    seed: u64,
+    f: &dyn Fn(&[Tensor]) -> Result<Tensor>,
+) -> (Vec<f32>, Vec<Vec<f32>>) {
     let ts: Vec<Tensor> = inputs.iter().map(|(v, d)| Tensor::param(v.clone(), d, dev).unwrap()).collect();
     let y = f(&ts).unwrap();
     assert_eq!(y.device(), dev);
@@ -105,7 +110,8 @@ fn gpu_parity_engine_batch_norm() {
     let mut rng = Rng::new(41);
     let x = input(&mut rng, &[6, 3, 5, 4]);
     let x: (Vec<f32>, Vec<usize>) = (x.0.iter().map(|v| v * 2.0 + 0.5).collect(), x.1);
-    let states: Vec<BatchNormState> = [Device::Cpu, Device::Gpu].iter().map(|&d| BatchNormState::new(3, 0.1, 1e-4, d)).collect();
+    let states: Vec<BatchNormState> =
+        [Device::Cpu, Device::Gpu].iter().map(|&d| BatchNormState::new(3, 0.1, 1e-4, d)).collect();
     let gamma = input(&mut rng, &[3]);
     let beta = input(&mut rng, &[3]);
     // Training mode, twice (the running statistics update twice), with and without affine.

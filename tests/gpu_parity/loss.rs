@@ -12,7 +12,8 @@ fn gpu_parity_bce() {
     for n in SIZES {
         let x = rng.vec(n, -12.0, 12.0);
         // Hard labels for half the sizes, soft ones for the rest.
-        let t: Vec<f32> = if n % 2 == 1 { (0..n).map(|_| (rng.next_u64() & 1) as f32).collect() } else { rng.vec(n, 0.0, 1.0) };
+        let t: Vec<f32> =
+            if n % 2 == 1 { (0..n).map(|_| (rng.next_u64() & 1) as f32).collect() } else { rng.vec(n, 0.0, 1.0) };
         let (gx, gt) = (up(ctx, &x), up(ctx, &t));
         let want = cpu::loss::bce_with_logits_forward(&x, &t);
         let loss = poisoned(ctx, 1);

@@ -131,7 +131,10 @@ pub fn assert_close_norm(what: &str, got: &[f32], want: &[f32], tol: f32) -> f32
     let mut worst = 0f32;
     for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
         let err = (g - w).abs() / scale;
-        assert!(err <= tol || g == w, "{what}: element {i}: gpu {g} vs cpu {w} (error {err:e} of max|cpu| {scale} > {tol:e})");
+        assert!(
+            err <= tol || g == w,
+            "{what}: element {i}: gpu {g} vs cpu {w} (error {err:e} of max|cpu| {scale} > {tol:e})"
+        );
         worst = worst.max(err);
     }
     worst

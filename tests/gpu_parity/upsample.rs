@@ -3,7 +3,8 @@
 use crate::{assert_close, down, gpu, poisoned, up, Rng, TOL};
 use kernels::{cpu, gpu};
 
-const CASES: [(usize, usize, usize, usize, usize); 4] = [(2, 3, 4, 5, 2), (1, 1, 7, 3, 3), (3, 2, 1, 1, 4), (2, 4, 9, 9, 2)];
+const CASES: [(usize, usize, usize, usize, usize); 4] =
+    [(2, 3, 4, 5, 2), (1, 1, 7, 3, 3), (3, 2, 1, 1, 4), (2, 4, 9, 9, 2)];
 
 #[test]
 fn gpu_parity_upsample() {

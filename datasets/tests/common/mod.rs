@@ -21,14 +21,7 @@ pub fn temp_dir(tag: &str) -> PathBuf {
 pub fn npy(version: u8, descr: &str, fortran: bool, shape: &[usize], data: &[u8]) -> Vec<u8> {
     let shape_s = match shape {
         [n] => format!("({n},)"),
-        _ => format!(
-            "({})",
-            shape
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        _ => format!("({})", shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")),
     };
     let fo = if fortran { "True" } else { "False" };
     let mut h = format!("{{'descr': '{descr}', 'fortran_order': {fo}, 'shape': {shape_s}, }}");
@@ -57,8 +50,7 @@ pub fn zip(members: &[(&str, &[u8], bool)]) -> Vec<u8> {
         let mut crc = flate2::Crc::new();
         crc.update(data);
         let body = if *deflate {
-            let mut e =
-                flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+            let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
             e.write_all(data).unwrap();
             e.finish().unwrap()
         } else {

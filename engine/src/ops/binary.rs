@@ -4,9 +4,9 @@ use super::same_device;
 use crate::autograd::record;
 use crate::device::gpu_err;
 use crate::{Device, Result, Shape, Storage, Tensor};
-use kernels::gpu as gk;
 use kernels::cpu::activation::affine;
 use kernels::cpu::binary::{binary_forward, sum_to_shape, Binary};
+use kernels::gpu as gk;
 
 fn binary(op: Binary, name: &'static str, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let dev = same_device(name, &[a, b])?;
@@ -20,7 +20,8 @@ fn binary(op: Binary, name: &'static str, a: &Tensor, b: &Tensor) -> Result<Tens
         }
         Device::Gpu => {
             let y = Storage::gpu_uninit(name, out.numel())?;
-            gk::binary::binary_forward(op, sa.gpu(), a.dims(), sb.gpu(), b.dims(), out.dims(), &y).map_err(gpu_err(name))?;
+            gk::binary::binary_forward(op, sa.gpu(), a.dims(), sb.gpu(), b.dims(), out.dims(), &y)
+                .map_err(gpu_err(name))?;
             Storage::Gpu(y)
         }
     };
@@ -120,7 +121,11 @@ impl Tensor {
         }
         let back = shape.broadcast(self.shape(), "sum_to")?;
         if &back != self.shape() {
-            return Err(crate::Error::ShapeMismatch { op: "sum_to", lhs: self.dims().to_vec(), rhs: shape.dims().to_vec() });
+            return Err(crate::Error::ShapeMismatch {
+                op: "sum_to",
+                lhs: self.dims().to_vec(),
+                rhs: shape.dims().to_vec(),
+            });
         }
         let sx = self.storage();
         let y = match sx.device() {
@@ -146,7 +151,11 @@ impl Tensor {
         }
         let out = self.shape().broadcast(shape, "broadcast_to")?;
         if &out != shape {
-            return Err(crate::Error::ShapeMismatch { op: "broadcast_to", lhs: self.dims().to_vec(), rhs: shape.dims().to_vec() });
+            return Err(crate::Error::ShapeMismatch {
+                op: "broadcast_to",
+                lhs: self.dims().to_vec(),
+                rhs: shape.dims().to_vec(),
+            });
         }
         let sx = self.storage();
         let y = match sx.device() {

@@ -3,8 +3,8 @@
 
 use super::{expect_rank, same_device};
 use crate::autograd::record;
-use crate::{Device, Error, Result, Shape, Storage, Tensor};
 use crate::device::gpu_err;
+use crate::{Device, Error, Result, Shape, Storage, Tensor};
 use kernels::cpu::conv::{conv2d_backward_input, conv2d_backward_weight, conv2d_forward, Conv2dGeom};
 use kernels::gpu::{self as gk, GpuBuffer};
 
@@ -32,21 +32,33 @@ fn run(
 
 fn conv_fwd(g: Conv2dGeom, x: &Tensor, w: &Tensor) -> Result<Storage> {
     let (sx, sw) = (x.storage(), w.storage());
-    run("conv2d", x.device(), g.y_len(), |y| conv2d_forward(&g, sx.cpu(), sw.cpu(), y), |y| {
-        gk::conv::conv2d_forward(&g, sx.gpu(), sw.gpu(), y)
-    })
+    run(
+        "conv2d",
+        x.device(),
+        g.y_len(),
+        |y| conv2d_forward(&g, sx.cpu(), sw.cpu(), y),
+        |y| gk::conv::conv2d_forward(&g, sx.gpu(), sw.gpu(), y),
+    )
 }
 fn conv_bwd_input(g: Conv2dGeom, dy: &Tensor, w: &Tensor) -> Result<Storage> {
     let (sd, sw) = (dy.storage(), w.storage());
-    run("conv2d_backward_input", dy.device(), g.x_len(), |dx| conv2d_backward_input(&g, sd.cpu(), sw.cpu(), dx), |dx| {
-        gk::conv::conv2d_backward_input(&g, sd.gpu(), sw.gpu(), dx)
-    })
+    run(
+        "conv2d_backward_input",
+        dy.device(),
+        g.x_len(),
+        |dx| conv2d_backward_input(&g, sd.cpu(), sw.cpu(), dx),
+        |dx| gk::conv::conv2d_backward_input(&g, sd.gpu(), sw.gpu(), dx),
+    )
 }
 fn conv_bwd_weight(g: Conv2dGeom, x: &Tensor, dy: &Tensor) -> Result<Storage> {
     let (sx, sd) = (x.storage(), dy.storage());
-    run("conv2d_backward_weight", x.device(), g.w_len(), |dw| conv2d_backward_weight(&g, sx.cpu(), sd.cpu(), dw), |dw| {
-        gk::conv::conv2d_backward_weight(&g, sx.gpu(), sd.gpu(), dw)
-    })
+    run(
+        "conv2d_backward_weight",
+        x.device(),
+        g.w_len(),
+        |dw| conv2d_backward_weight(&g, sx.cpu(), sd.cpu(), dw),
+        |dw| gk::conv::conv2d_backward_weight(&g, sx.gpu(), sd.gpu(), dw),
+    )
 }
 
 impl Tensor {
@@ -64,15 +76,27 @@ impl Tensor {
         let (xc, wc) = (self.clone(), weight.clone());
         let shape = Shape::new(&[g.n, g.c_out, g.oh(), g.ow()]);
         record("conv2d", y, shape, &[self, weight], move |dy| {
-            let dx = xc.requires_grad().then(|| conv_bwd_input(g, dy, &wc).map(|s| Tensor::constant(s, xc.shape().clone()))).transpose()?;
-            let dw = wc.requires_grad().then(|| conv_bwd_weight(g, &xc, dy).map(|s| Tensor::constant(s, wc.shape().clone()))).transpose()?;
+            let dx = xc
+                .requires_grad()
+                .then(|| conv_bwd_input(g, dy, &wc).map(|s| Tensor::constant(s, xc.shape().clone())))
+                .transpose()?;
+            let dw = wc
+                .requires_grad()
+                .then(|| conv_bwd_weight(g, &xc, dy).map(|s| Tensor::constant(s, wc.shape().clone())))
+                .transpose()?;
             Ok(vec![dx, dw])
         })
     }
 
     /// Transposed convolution (PyTorch's `conv_transpose2d`): input `n × c_in × h × w`, weight
     /// `c_in × c_out × k × k`, output side `(h−1)·stride − 2·pad + k + output_padding`.
-    pub fn conv_transpose2d(&self, weight: &Tensor, stride: usize, pad: usize, output_padding: usize) -> Result<Tensor> {
+    pub fn conv_transpose2d(
+        &self,
+        weight: &Tensor,
+        stride: usize,
+        pad: usize,
+        output_padding: usize,
+    ) -> Result<Tensor> {
         expect_rank("conv_transpose2d", self, 4)?;
         expect_rank("conv_transpose2d", weight, 4)?;
         same_device("conv_transpose2d", &[self, weight])?;
@@ -93,8 +117,14 @@ impl Tensor {
         let (xc, wc) = (self.clone(), weight.clone());
         let shape = Shape::new(&[g.n, g.c_in, oh, ow]);
         record("conv_transpose2d", y, shape, &[self, weight], move |dy| {
-            let dx = xc.requires_grad().then(|| conv_fwd(g, dy, &wc).map(|s| Tensor::constant(s, xc.shape().clone()))).transpose()?;
-            let dw = wc.requires_grad().then(|| conv_bwd_weight(g, dy, &xc).map(|s| Tensor::constant(s, wc.shape().clone()))).transpose()?;
+            let dx = xc
+                .requires_grad()
+                .then(|| conv_fwd(g, dy, &wc).map(|s| Tensor::constant(s, xc.shape().clone())))
+                .transpose()?;
+            let dw = wc
+                .requires_grad()
+                .then(|| conv_bwd_weight(g, dy, &xc).map(|s| Tensor::constant(s, wc.shape().clone())))
+                .transpose()?;
             Ok(vec![dx, dw])
         })
     }

@@ -106,7 +106,10 @@ impl Tensor {
         check_axis("narrow", self, axis)?;
         let total = self.dims()[axis];
         if start + len > total {
-            return Err(Error::invalid("narrow", format!("[{start}, {}) outside axis {axis} of shape {:?}", start + len, self.dims())));
+            return Err(Error::invalid(
+                "narrow",
+                format!("[{start}, {}) outside axis {axis} of shape {:?}", start + len, self.dims()),
+            ));
         }
         let (outer, _, inner) = around_axis(self.dims(), axis);
         let mut out = self.dims().to_vec();

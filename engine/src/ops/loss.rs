@@ -2,8 +2,8 @@
 
 use super::same_device;
 use crate::autograd::record;
-use crate::{Device, Error, Result, Shape, Storage, Tensor};
 use crate::device::gpu_err;
+use crate::{Device, Error, Result, Shape, Storage, Tensor};
 use kernels::cpu::loss::{bce_with_logits_backward, bce_with_logits_forward, mse_backward, mse_forward};
 use kernels::gpu as gk;
 
@@ -42,7 +42,8 @@ impl Tensor {
                 // The upstream scalar stays on the device: unit gradient, then a broadcast product.
                 Device::Gpu => {
                     let dx = Storage::gpu_uninit("bce_with_logits", x.numel())?;
-                    gk::loss::bce_with_logits_backward(sx.gpu(), st.gpu(), 1.0, &dx).map_err(gpu_err("bce_with_logits"))?;
+                    gk::loss::bce_with_logits_backward(sx.gpu(), st.gpu(), 1.0, &dx)
+                        .map_err(gpu_err("bce_with_logits"))?;
                     return Ok(vec![Some(Tensor::constant(Storage::Gpu(dx), x.shape().clone()).mul(g)?)]);
                 }
             };

@@ -2,8 +2,8 @@
 
 use super::{expect_rank, same_device};
 use crate::autograd::record;
-use crate::{Device, Error, Result, Shape, Storage, Tensor};
 use crate::device::gpu_err;
+use crate::{Device, Error, Result, Shape, Storage, Tensor};
 use kernels::cpu::gemm::gemm;
 
 /// `op(a) · op(b)` for rank-2 tensors, `op` transposing where asked.

@@ -3,8 +3,8 @@
 //! estimates and is composed from broadcast ops. The optional affine part is composed too.
 
 use crate::autograd::record;
-use crate::{Device, Error, Result, Storage, Tensor};
 use crate::device::gpu_err;
+use crate::{Device, Error, Result, Storage, Tensor};
 use kernels::cpu::norm::{batch_norm_train_backward, batch_norm_train_forward};
 use kernels::gpu::{self as gk, GpuBuffer};
 use std::sync::Arc;
@@ -13,7 +13,11 @@ use std::sync::Arc;
 fn gpu_mix(a: &GpuBuffer, sa: f32, b: &GpuBuffer, sb: f32) -> Result<Storage> {
     let e = gpu_err("batch_norm");
     let n = a.len();
-    let (ta, tb, out) = (Storage::gpu_uninit("batch_norm", n)?, Storage::gpu_uninit("batch_norm", n)?, Storage::gpu_uninit("batch_norm", n)?);
+    let (ta, tb, out) = (
+        Storage::gpu_uninit("batch_norm", n)?,
+        Storage::gpu_uninit("batch_norm", n)?,
+        Storage::gpu_uninit("batch_norm", n)?,
+    );
     gk::activation::affine(a, sa, 0.0, &ta).map_err(&e)?;
     gk::activation::affine(b, sb, 0.0, &tb).map_err(&e)?;
     gk::binary::binary_forward(gk::binary::Binary::Add, &ta, &[n], &tb, &[n], &[n], &out).map_err(&e)?;
@@ -76,19 +80,24 @@ impl Tensor {
     fn batch_norm_train_dev(&self, eps: f32) -> Result<(Tensor, Arc<Storage>, Arc<Storage>)> {
         let (n, c, sp) = layout(self)?;
         if n * sp < 2 {
-            return Err(Error::invalid("batch_norm", format!("training needs more than one value per channel, got shape {:?}", self.dims())));
+            return Err(Error::invalid(
+                "batch_norm",
+                format!("training needs more than one value per channel, got shape {:?}", self.dims()),
+            ));
         }
         let sx = self.storage();
         let (y, mean, var) = match sx.device() {
             Device::Cpu => {
-                let (mut y, mut mean, mut var) = (crate::pool::take_for_overwrite(self.numel()), vec![0.0; c], vec![0.0; c]);
+                let (mut y, mut mean, mut var) =
+                    (crate::pool::take_for_overwrite(self.numel()), vec![0.0; c], vec![0.0; c]);
                 batch_norm_train_forward(n, c, sp, sx.cpu(), eps, &mut y, &mut mean, &mut var);
                 (Arc::new(Storage::Cpu(y)), Arc::new(Storage::Cpu(mean)), Arc::new(Storage::Cpu(var)))
             }
             Device::Gpu => {
                 let y = Storage::gpu_uninit("batch_norm", self.numel())?;
                 let (mean, var) = (Storage::gpu_uninit("batch_norm", c)?, Storage::gpu_uninit("batch_norm", c)?);
-                gk::norm::batch_norm_train_forward(n, c, sp, sx.gpu(), eps, &y, &mean, &var).map_err(gpu_err("batch_norm"))?;
+                gk::norm::batch_norm_train_forward(n, c, sp, sx.gpu(), eps, &y, &mean, &var)
+                    .map_err(gpu_err("batch_norm"))?;
                 (Arc::new(Storage::Gpu(y)), Arc::new(Storage::Gpu(mean)), Arc::new(Storage::Gpu(var)))
             }
         };
@@ -116,7 +125,12 @@ impl Tensor {
 
     /// Batch norm as a layer applies it: batch statistics and a running-estimate update when
     /// `training`, the running estimates otherwise; then `γ·x̂ + β` when `affine` is given.
-    pub fn batch_norm(&self, state: &BatchNormState, training: bool, affine: Option<(&Tensor, &Tensor)>) -> Result<Tensor> {
+    pub fn batch_norm(
+        &self,
+        state: &BatchNormState,
+        training: bool,
+        affine: Option<(&Tensor, &Tensor)>,
+    ) -> Result<Tensor> {
         let (n, c, sp) = layout(self)?;
         let cs = channel_shape(self, c);
         let xhat = if training && self.device() == Device::Gpu {
@@ -132,7 +146,8 @@ impl Tensor {
             let (y, mean, var) = self.batch_norm_train(state.eps)?;
             let m = state.momentum;
             let count = (n * sp) as f32;
-            let rm: Vec<f32> = state.running_mean.to_vec().iter().zip(&mean).map(|(r, b)| (1.0 - m) * r + m * b).collect();
+            let rm: Vec<f32> =
+                state.running_mean.to_vec().iter().zip(&mean).map(|(r, b)| (1.0 - m) * r + m * b).collect();
             let rv: Vec<f32> = state
                 .running_var
                 .to_vec()
@@ -158,9 +173,7 @@ impl Tensor {
         };
         match affine {
             None => Ok(xhat),
-            Some((gamma, beta)) => {
-                xhat.mul(&gamma.reshape(&cs)?)?.add(&beta.reshape(&cs)?)
-            }
+            Some((gamma, beta)) => xhat.mul(&gamma.reshape(&cs)?)?.add(&beta.reshape(&cs)?),
         }
     }
 }

@@ -2,9 +2,9 @@
 
 use super::expect_rank;
 use crate::autograd::record;
+use crate::device::gpu_err;
 use crate::{Device, Error, Result, Shape, Storage, Tensor};
 use kernels::cpu::pool::{max_pool2d_backward, max_pool2d_forward, Pool2dGeom};
-use crate::device::gpu_err;
 use kernels::gpu::{self as gk, GpuBuffer};
 use std::sync::Arc;
 
@@ -20,7 +20,10 @@ impl Tensor {
         expect_rank("max_pool2d", self, 4)?;
         let d = self.dims();
         if k == 0 || stride == 0 || d[2] + 2 * pad < k || d[3] + 2 * pad < k || 2 * pad > k {
-            return Err(Error::invalid("max_pool2d", format!("window {k}, stride {stride}, padding {pad} on shape {d:?}")));
+            return Err(Error::invalid(
+                "max_pool2d",
+                format!("window {k}, stride {stride}, padding {pad} on shape {d:?}"),
+            ));
         }
         let g = Pool2dGeom { n: d[0], c: d[1], h: d[2], w: d[3], k, stride, pad };
         let out_len = g.n * g.c * g.oh() * g.ow();
@@ -54,7 +57,11 @@ impl Tensor {
                     Storage::Gpu(dx)
                 }
                 (d, _) => {
-                    return Err(Error::DeviceMismatch { op: "max_pool2d", lhs: d.to_string(), rhs: "its forward's device".into() })
+                    return Err(Error::DeviceMismatch {
+                        op: "max_pool2d",
+                        lhs: d.to_string(),
+                        rhs: "its forward's device".into(),
+                    })
                 }
             };
             Ok(vec![Some(Tensor::constant(dx, in_shape.clone()))])

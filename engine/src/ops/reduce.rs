@@ -1,8 +1,8 @@
 //! Sums and means over axes.
 
 use crate::autograd::record;
-use crate::{Device, Error, Result, Shape, Storage, Tensor};
 use crate::device::gpu_err;
+use crate::{Device, Error, Result, Shape, Storage, Tensor};
 use kernels::cpu::reduce::{sum_all, sum_axes};
 use kernels::gpu as gk;
 
@@ -40,7 +40,9 @@ impl Tensor {
             self.dims().iter().zip(&reduce).filter(|(_, &r)| !r).map(|(&d, _)| d).collect()
         };
         let (from, kept) = (self.shape().clone(), Shape::new(&kept));
-        record("sum", y, Shape::new(&out), &[self], move |g| Ok(vec![Some(g.reshape(kept.dims())?.broadcast_to(&from)?)]))
+        record("sum", y, Shape::new(&out), &[self], move |g| {
+            Ok(vec![Some(g.reshape(kept.dims())?.broadcast_to(&from)?)])
+        })
     }
 
     /// Mean over `axes`.

@@ -3,8 +3,8 @@
 use crate::autograd::record;
 use crate::device::gpu_err;
 use crate::{Device, Result, Storage, Tensor};
-use kernels::gpu as gk;
 use kernels::cpu::activation::{unary_backward, unary_forward, Unary};
+use kernels::gpu as gk;
 
 impl Tensor {
     /// Applies `op` elementwise; the backward uses the saved input and output.
@@ -35,7 +35,8 @@ impl Tensor {
                 }
                 Device::Gpu => {
                     let dx = Storage::gpu_uninit(op_name(op), x.numel())?;
-                    gk::activation::unary_backward(op, sx.gpu(), out.gpu(), sg.gpu(), &dx).map_err(gpu_err(op_name(op)))?;
+                    gk::activation::unary_backward(op, sx.gpu(), out.gpu(), sg.gpu(), &dx)
+                        .map_err(gpu_err(op_name(op)))?;
                     Storage::Gpu(dx)
                 }
             };

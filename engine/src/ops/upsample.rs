@@ -2,8 +2,8 @@
 
 use super::expect_rank;
 use crate::autograd::record;
-use crate::{Device, Error, Result, Shape, Storage, Tensor};
 use crate::device::gpu_err;
+use crate::{Device, Error, Result, Shape, Storage, Tensor};
 use kernels::cpu::upsample::{upsample_nearest_backward, upsample_nearest_forward};
 use kernels::gpu as gk;
 
@@ -25,7 +25,8 @@ impl Tensor {
             }
             Device::Gpu => {
                 let y = Storage::gpu_uninit("upsample_nearest", n * c * h * k * w * k)?;
-                gk::upsample::upsample_nearest_forward(n, c, h, w, k, sx.gpu(), &y).map_err(gpu_err("upsample_nearest"))?;
+                gk::upsample::upsample_nearest_forward(n, c, h, w, k, sx.gpu(), &y)
+                    .map_err(gpu_err("upsample_nearest"))?;
                 Storage::Gpu(y)
             }
         };
@@ -40,7 +41,8 @@ impl Tensor {
                 }
                 Device::Gpu => {
                     let dx = Storage::gpu_uninit("upsample_nearest", n * c * h * w)?;
-                    gk::upsample::upsample_nearest_backward(n, c, h, w, k, sd.gpu(), &dx).map_err(gpu_err("upsample_nearest"))?;
+                    gk::upsample::upsample_nearest_backward(n, c, h, w, k, sd.gpu(), &dx)
+                        .map_err(gpu_err("upsample_nearest"))?;
                     Storage::Gpu(dx)
                 }
             };

@@ -109,12 +109,30 @@ impl Unary {
 macro_rules! with_unary {
     ($op:expr, |$f:ident| $body:expr) => {
         match $op {
-            Unary::Relu => { let $f = |x: f32| x.max(0.0); $body }
-            Unary::LeakyRelu(s) => { let $f = move |x: f32| if x > 0.0 { x } else { s * x }; $body }
-            Unary::Neg => { let $f = |x: f32| -x; $body }
-            Unary::Sqr => { let $f = |x: f32| x * x; $body }
-            Unary::Abs => { let $f = |x: f32| x.abs(); $body }
-            op => { let $f = move |x: f32| op.apply(x); $body }
+            Unary::Relu => {
+                let $f = |x: f32| x.max(0.0);
+                $body
+            }
+            Unary::LeakyRelu(s) => {
+                let $f = move |x: f32| if x > 0.0 { x } else { s * x };
+                $body
+            }
+            Unary::Neg => {
+                let $f = |x: f32| -x;
+                $body
+            }
+            Unary::Sqr => {
+                let $f = |x: f32| x * x;
+                $body
+            }
+            Unary::Abs => {
+                let $f = |x: f32| x.abs();
+                $body
+            }
+            op => {
+                let $f = move |x: f32| op.apply(x);
+                $body
+            }
         }
     };
 }

@@ -44,19 +44,19 @@ pub fn contiguous_strides(shape: &[usize]) -> Vec<usize> {
 pub fn broadcast_strides(inp: &[usize], out: &[usize]) -> Vec<usize> {
     let cs = contiguous_strides(inp);
     let off = out.len() - inp.len();
-    (0..out.len())
-        .map(|d| {
-            if d < off || inp[d - off] == 1 {
-                0
-            } else {
-                cs[d - off]
-            }
-        })
-        .collect()
+    (0..out.len()).map(|d| if d < off || inp[d - off] == 1 { 0 } else { cs[d - off] }).collect()
 }
 
 /// `y = a ∘ b` where `a`, `b` broadcast to `out_shape`.
-pub fn binary_forward(op: Binary, a: &[f32], a_shape: &[usize], b: &[f32], b_shape: &[usize], out_shape: &[usize], y: &mut [f32]) {
+pub fn binary_forward(
+    op: Binary,
+    a: &[f32],
+    a_shape: &[usize],
+    b: &[f32],
+    b_shape: &[usize],
+    out_shape: &[usize],
+    y: &mut [f32],
+) {
     // One monomorphised copy per op, so the inner loops vectorise.
     match op {
         Binary::Add => broadcast_map(|u, v| u + v, a, a_shape, b, b_shape, out_shape, y),
@@ -68,7 +68,15 @@ pub fn binary_forward(op: Binary, a: &[f32], a_shape: &[usize], b: &[f32], b_sha
 }
 
 #[allow(clippy::too_many_arguments)]
-fn broadcast_map(f: impl Fn(f32, f32) -> f32 + Sync + Send + Copy, a: &[f32], a_shape: &[usize], b: &[f32], b_shape: &[usize], out_shape: &[usize], y: &mut [f32]) {
+fn broadcast_map(
+    f: impl Fn(f32, f32) -> f32 + Sync + Send + Copy,
+    a: &[f32],
+    a_shape: &[usize],
+    b: &[f32],
+    b_shape: &[usize],
+    out_shape: &[usize],
+    y: &mut [f32],
+) {
     if a_shape == b_shape && a_shape == out_shape {
         for_chunks_mut(y, |off, out| {
             let (a, b) = (&a[off..off + out.len()], &b[off..off + out.len()]);
@@ -123,9 +131,7 @@ fn broadcast_map(f: impl Fn(f32, f32) -> f32 + Sync + Send + Copy, a: &[f32], a_
         rows(0, y);
     } else {
         let rows_per_chunk = (8192 / inner).max(1);
-        y.par_chunks_mut(rows_per_chunk * inner)
-            .enumerate()
-            .for_each(|(i, chunk)| rows(i * rows_per_chunk, chunk));
+        y.par_chunks_mut(rows_per_chunk * inner).enumerate().for_each(|(i, chunk)| rows(i * rows_per_chunk, chunk));
     }
 }
 
@@ -187,9 +193,8 @@ mod tests {
         let mut out = [f32::NAN; 3];
         sum_to_shape(&x, &[2, 3, 4], &[3, 1], &mut out);
         // out[c] = sum over n, w of x[n,c,w]
-        let want: Vec<f32> = (0..3)
-            .map(|c| (0..2).flat_map(|n| (0..4).map(move |w| (n * 12 + c * 4 + w) as f32)).sum())
-            .collect();
+        let want: Vec<f32> =
+            (0..3).map(|c| (0..2).flat_map(|n| (0..4).map(move |w| (n * 12 + c * 4 + w) as f32)).sum()).collect();
         assert_eq!(out.to_vec(), want);
     }
 }

@@ -242,7 +242,10 @@ fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
 
 impl Conv2dGeom {
     fn batched(&self) -> bool {
-        self.positions() < BATCH_MAX_POSITIONS && self.positions() > 0 && self.c_out > 0 && self.c_in * self.h * self.w > 0
+        self.positions() < BATCH_MAX_POSITIONS
+            && self.positions() > 0
+            && self.c_out > 0
+            && self.c_in * self.h * self.w > 0
     }
     /// Samples per group: equal groups whose scratch (`G·P·(K + c_out)` floats) fits `budget`.
     fn group_size(&self, budget: usize) -> usize {
@@ -602,8 +605,8 @@ mod tests {
     }
 
     fn geom() -> impl Strategy<Value = Conv2dGeom> {
-        (1usize..=3, 1usize..=7, 1usize..=7, 1usize..=5, 1usize..=5, 1usize..=3, 0usize..=2)
-            .prop_flat_map(|(n, c_in, c_out, kh, kw, stride, pad)| {
+        (1usize..=3, 1usize..=7, 1usize..=7, 1usize..=5, 1usize..=5, 1usize..=3, 0usize..=2).prop_flat_map(
+            |(n, c_in, c_out, kh, kw, stride, pad)| {
                 let min_h = kh.saturating_sub(2 * pad).max(1);
                 let min_w = kw.saturating_sub(2 * pad).max(1);
                 (min_h..min_h + 9, min_w..min_w + 9).prop_map(move |(h, w)| Conv2dGeom {
@@ -617,7 +620,8 @@ mod tests {
                     stride,
                     pad,
                 })
-            })
+            },
+        )
     }
 
     fn check_all(g: &Conv2dGeom, seed: u64) {
@@ -625,8 +629,7 @@ mod tests {
         let w = values(seed ^ 1, g.w_len());
         let dy = values(seed ^ 2, g.y_len());
 
-        let (mut y, mut y_ref, mut y_abs) =
-            (vec![f32::NAN; g.y_len()], vec![0.0; g.y_len()], vec![0.0; g.y_len()]);
+        let (mut y, mut y_ref, mut y_abs) = (vec![f32::NAN; g.y_len()], vec![0.0; g.y_len()], vec![0.0; g.y_len()]);
         conv2d_forward(g, &x, &w, &mut y);
         conv2d_forward_reference(g, &x, &w, &mut y_ref);
         conv2d_forward_reference(g, &abs(&x), &abs(&w), &mut y_abs);
@@ -674,17 +677,20 @@ mod tests {
                 let x = values(seed, g.x_len());
                 let w = values(seed ^ 1, g.w_len());
                 let dy = values(seed ^ 2, g.y_len());
-                let (mut y, mut y_ref, mut y_abs) = (vec![f32::NAN; g.y_len()], vec![0.0; g.y_len()], vec![0.0; g.y_len()]);
+                let (mut y, mut y_ref, mut y_abs) =
+                    (vec![f32::NAN; g.y_len()], vec![0.0; g.y_len()], vec![0.0; g.y_len()]);
                 conv2d_forward_batched(g, &x, &w, &mut y, budget);
                 conv2d_forward_reference(g, &x, &w, &mut y_ref);
                 conv2d_forward_reference(g, &abs(&x), &abs(&w), &mut y_abs);
                 assert_close("batched y", &y, &y_ref, &y_abs);
-                let (mut dx, mut dx_ref, mut dx_abs) = (vec![f32::NAN; g.x_len()], vec![0.0; g.x_len()], vec![0.0; g.x_len()]);
+                let (mut dx, mut dx_ref, mut dx_abs) =
+                    (vec![f32::NAN; g.x_len()], vec![0.0; g.x_len()], vec![0.0; g.x_len()]);
                 conv2d_backward_input_batched(g, &dy, &w, &mut dx, budget);
                 conv2d_backward_input_reference(g, &dy, &w, &mut dx_ref);
                 conv2d_backward_input_reference(g, &abs(&dy), &abs(&w), &mut dx_abs);
                 assert_close("batched dx", &dx, &dx_ref, &dx_abs);
-                let (mut dw, mut dw_ref, mut dw_abs) = (vec![f32::NAN; g.w_len()], vec![0.0; g.w_len()], vec![0.0; g.w_len()]);
+                let (mut dw, mut dw_ref, mut dw_abs) =
+                    (vec![f32::NAN; g.w_len()], vec![0.0; g.w_len()], vec![0.0; g.w_len()]);
                 conv2d_backward_weight_batched(g, &x, &dy, &mut dw, budget);
                 conv2d_backward_weight_reference(g, &x, &dy, &mut dw_ref);
                 conv2d_backward_weight_reference(g, &abs(&x), &abs(&dy), &mut dw_abs);
@@ -724,7 +730,9 @@ mod tests {
     #[test]
     fn taps_that_only_see_padding() {
         // w = 1 with pad 2: taps b = 0, 1, 3, 4 never touch the input (found by proptest).
-        for (h, w, kh, kw, stride, pad) in [(1, 1, 1, 5, 1, 2), (1, 1, 5, 5, 3, 2), (2, 1, 3, 5, 2, 2), (1, 3, 5, 1, 1, 2)] {
+        for (h, w, kh, kw, stride, pad) in
+            [(1, 1, 1, 5, 1, 2), (1, 1, 5, 5, 3, 2), (2, 1, 3, 5, 2, 2), (1, 3, 5, 1, 1, 2)]
+        {
             let g = Conv2dGeom { n: 2, c_in: 2, h, w, c_out: 3, kh, kw, stride, pad };
             check_all(&g, 3);
         }
@@ -782,7 +790,8 @@ mod tests {
                             for co in 0..co_t {
                                 for a in 0..k {
                                     for c in 0..k {
-                                        let (oy, ox) = ((i * s + a) as isize - p as isize, (j * s + c) as isize - p as isize);
+                                        let (oy, ox) =
+                                            ((i * s + a) as isize - p as isize, (j * s + c) as isize - p as isize);
                                         if oy < 0 || ox < 0 || oy >= hh as isize || ox >= ww as isize {
                                             continue;
                                         }

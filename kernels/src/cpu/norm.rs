@@ -10,10 +10,7 @@ use rayon::prelude::*;
 
 /// `full`: lengths of the `n × c × spatial` slices; `per_channel`: lengths of the `c` ones.
 fn check(what: &str, n: usize, c: usize, spatial: usize, full: &[usize], per_channel: &[usize]) {
-    assert!(
-        c == 0 || n * spatial > 0,
-        "{what}: batch statistics over an empty batch (n {n}, spatial {spatial})"
-    );
+    assert!(c == 0 || n * spatial > 0, "{what}: batch statistics over an empty batch (n {n}, spatial {spatial})");
     assert!(
         full.iter().all(|&l| l == n * c * spatial) && per_channel.iter().all(|&l| l == c),
         "{what}: slice lengths {full:?} (per channel {per_channel:?}) do not match \
@@ -236,7 +233,8 @@ mod tests {
                     }
                     seed += 1;
                     let len = n * c * spatial;
-                    let x: Vec<f32> = values(seed, len).iter().enumerate().map(|(i, v)| v * 3.0 + (i % c) as f32).collect();
+                    let x: Vec<f32> =
+                        values(seed, len).iter().enumerate().map(|(i, v)| v * 3.0 + (i % c) as f32).collect();
                     let dy = values(seed ^ 0xabc, len);
                     let eps = 1e-5;
                     let (mut y, mut mean, mut var) = (vec![f32::NAN; len], vec![f32::NAN; c], vec![f32::NAN; c]);
@@ -276,7 +274,11 @@ mod tests {
             assert!((v - 1.0).abs() < 1e-4, "channel {ch}: var {v}");
             let xc = channel(&x, n, c, spatial, ch);
             let mx = xc.iter().sum::<f64>() / xc.len() as f64;
-            assert!((mean[ch] as f64 - mx).abs() <= 1e-6 * mx.abs().max(1.0), "channel {ch}: mean {} vs {mx}", mean[ch]);
+            assert!(
+                (mean[ch] as f64 - mx).abs() <= 1e-6 * mx.abs().max(1.0),
+                "channel {ch}: mean {} vs {mx}",
+                mean[ch]
+            );
         }
     }
 
@@ -308,7 +310,8 @@ mod tests {
         batch_norm_train_backward(n, c, spatial, &y, &var, eps, &r, &mut dx);
 
         let x64: Vec<f64> = x.iter().map(|&v| v as f64).collect();
-        let loss = |x: &[f64]| forward64(n, c, spatial, x, eps as f64).iter().zip(&r).map(|(y, &r)| y * r as f64).sum::<f64>();
+        let loss =
+            |x: &[f64]| forward64(n, c, spatial, x, eps as f64).iter().zip(&r).map(|(y, &r)| y * r as f64).sum::<f64>();
         let h = 1e-6;
         let fd: Vec<f64> = (0..x.len())
             .map(|i| {

@@ -12,8 +12,6 @@ pub fn for_chunks_mut(out: &mut [f32], f: impl Fn(usize, &mut [f32]) + Sync + Se
     if out.len() < PAR_MIN {
         f(0, out);
     } else {
-        out.par_chunks_mut(CHUNK)
-            .enumerate()
-            .for_each(|(i, chunk)| f(i * CHUNK, chunk));
+        out.par_chunks_mut(CHUNK).enumerate().for_each(|(i, chunk)| f(i * CHUNK, chunk));
     }
 }

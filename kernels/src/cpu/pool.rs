@@ -33,8 +33,7 @@ impl Pool2dGeom {
 
     fn check(&self, what: &str, x: usize, y: usize, argmax: usize) {
         assert!(
-            self.stride >= 1 && self.pad < self.k && self.h + 2 * self.pad >= self.k
-                && self.w + 2 * self.pad >= self.k,
+            self.stride >= 1 && self.pad < self.k && self.h + 2 * self.pad >= self.k && self.w + 2 * self.pad >= self.k,
             "{what}: invalid pooling geometry {self:?} (need stride ≥ 1, pad < k, k ≤ padded size)"
         );
         assert!(
@@ -73,29 +72,26 @@ pub fn max_pool2d_forward(g: &Pool2dGeom, x: &[f32], y: &mut [f32], argmax: &mut
     if y.is_empty() {
         return;
     }
-    y.par_chunks_mut(oh * ow)
-        .zip(argmax.par_chunks_mut(oh * ow))
-        .zip(x.par_chunks(h * w))
-        .for_each(|((y, am), x)| {
-            for oy in 0..oh {
-                let (y_lo, y_hi) = window(oy, g, h);
-                for ox in 0..ow {
-                    let (x_lo, x_hi) = window(ox, g, w);
-                    let mut best_i = y_lo * w + x_lo;
-                    let mut best = x[best_i];
-                    for iy in y_lo..y_hi {
-                        for (ix, &v) in x[iy * w..][x_lo..x_hi].iter().enumerate() {
-                            if beats(v, best) {
-                                best = v;
-                                best_i = iy * w + x_lo + ix;
-                            }
+    y.par_chunks_mut(oh * ow).zip(argmax.par_chunks_mut(oh * ow)).zip(x.par_chunks(h * w)).for_each(|((y, am), x)| {
+        for oy in 0..oh {
+            let (y_lo, y_hi) = window(oy, g, h);
+            for ox in 0..ow {
+                let (x_lo, x_hi) = window(ox, g, w);
+                let mut best_i = y_lo * w + x_lo;
+                let mut best = x[best_i];
+                for iy in y_lo..y_hi {
+                    for (ix, &v) in x[iy * w..][x_lo..x_hi].iter().enumerate() {
+                        if beats(v, best) {
+                            best = v;
+                            best_i = iy * w + x_lo + ix;
                         }
                     }
-                    y[oy * ow + ox] = best;
-                    am[oy * ow + ox] = best_i as u32;
                 }
+                y[oy * ow + ox] = best;
+                am[oy * ow + ox] = best_i as u32;
             }
-        });
+        }
+    });
 }
 
 /// Routes each `dy` to its window's winner; `dx` is overwritten (zeros elsewhere).
@@ -106,15 +102,12 @@ pub fn max_pool2d_backward(g: &Pool2dGeom, dy: &[f32], argmax: &[u32], dx: &mut 
     if dx.is_empty() {
         return;
     }
-    dx.par_chunks_mut(h * w)
-        .zip(dy.par_chunks(oh * ow))
-        .zip(argmax.par_chunks(oh * ow))
-        .for_each(|((dx, dy), am)| {
-            dx.fill(0.0);
-            for (&d, &i) in dy.iter().zip(am) {
-                dx[i as usize] += d;
-            }
-        });
+    dx.par_chunks_mut(h * w).zip(dy.par_chunks(oh * ow)).zip(argmax.par_chunks(oh * ow)).for_each(|((dx, dy), am)| {
+        dx.fill(0.0);
+        for (&d, &i) in dy.iter().zip(am) {
+            dx[i as usize] += d;
+        }
+    });
 }
 
 /// Plain-loop forward, the reference `max_pool2d_forward` is checked against: every window cell
@@ -168,8 +161,7 @@ mod tests {
             let pads = 0..=k / 2;
             (Just((n, c, k, stride)), pads).prop_flat_map(|((n, c, k, stride), pad)| {
                 let min = k.saturating_sub(2 * pad).max(1);
-                (min..min + 9, min..min + 9)
-                    .prop_map(move |(h, w)| Pool2dGeom { n, c, h, w, k, stride, pad })
+                (min..min + 9, min..min + 9).prop_map(move |(h, w)| Pool2dGeom { n, c, h, w, k, stride, pad })
             })
         })
     }

@@ -48,15 +48,7 @@ pub fn upsample_nearest_backward(n: usize, c: usize, h: usize, w: usize, k: usiz
 }
 
 /// Plain-loop forward: `y[.., i, j] = x[.., i / k, j / k]`.
-pub fn upsample_nearest_forward_reference(
-    n: usize,
-    c: usize,
-    h: usize,
-    w: usize,
-    k: usize,
-    x: &[f32],
-    y: &mut [f32],
-) {
+pub fn upsample_nearest_forward_reference(n: usize, c: usize, h: usize, w: usize, k: usize, x: &[f32], y: &mut [f32]) {
     check("upsample_nearest_forward_reference", n, c, h, w, k, x.len(), y.len());
     let (hk, wk) = (h * k, w * k);
     for p in 0..n * c {
@@ -139,7 +131,10 @@ mod tests {
                         upsample_nearest_backward(n, c, h, w, k, &dy, &mut dx);
                         upsample_nearest_backward_reference(n, c, h, w, k, &dy, &mut dx_ref);
                         for (a, b) in dx.iter().zip(&dx_ref) {
-                            assert!((a - b).abs() <= 1e-6 * (k * k) as f32, "backward n{n} c{c} {h}×{w} k{k}: {a} vs {b}");
+                            assert!(
+                                (a - b).abs() <= 1e-6 * (k * k) as f32,
+                                "backward n{n} c{c} {h}×{w} k{k}: {a} vs {b}"
+                            );
                         }
                     }
                 }

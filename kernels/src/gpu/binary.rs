@@ -2,8 +2,8 @@
 
 use super::context::Shader;
 use super::{check_lens, grid_2d, grid_elems, u32_of, GpuBuffer, GpuError, Result};
-use crate::cpu::binary::{broadcast_strides, contiguous_strides};
 pub use crate::cpu::binary::Binary;
+use crate::cpu::binary::{broadcast_strides, contiguous_strides};
 
 pub(crate) const SHADER: Shader = Shader { name: "binary", source: include_str!("../../shaders/binary.wgsl") };
 
@@ -24,7 +24,10 @@ struct Params {
 
 fn pack(what: &str, v: &[usize]) -> Result<[u32; 8]> {
     if v.len() > MAX_DIMS {
-        return Err(GpuError::Shape(format!("{what}: {} dimensions (the GPU kernels take at most {MAX_DIMS})", v.len())));
+        return Err(GpuError::Shape(format!(
+            "{what}: {} dimensions (the GPU kernels take at most {MAX_DIMS})",
+            v.len()
+        )));
     }
     let mut out = [1u32; 8];
     for (o, &x) in out.iter_mut().zip(v) {
@@ -54,7 +57,9 @@ pub fn binary_forward(
         &[("a", a.len(), numel(a_shape)), ("b", b.len(), numel(b_shape)), ("y", y.len(), numel(out_shape))],
     )?;
     if !broadcasts(a_shape, out_shape) || !broadcasts(b_shape, out_shape) {
-        return Err(GpuError::Shape(format!("binary_forward: {a_shape:?} and {b_shape:?} do not broadcast to {out_shape:?}")));
+        return Err(GpuError::Shape(format!(
+            "binary_forward: {a_shape:?} and {b_shape:?} do not broadcast to {out_shape:?}"
+        )));
     }
     if y.is_empty() {
         return Ok(());

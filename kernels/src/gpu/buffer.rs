@@ -56,7 +56,12 @@ impl GpuBuffer {
         let buf = match reused {
             Some(b) => b,
             None => ctx.scoped(false, |d| {
-                d.create_buffer(&wgpu::BufferDescriptor { label: Some("oneclass"), size: class, usage: USAGE, mapped_at_creation: false })
+                d.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("oneclass"),
+                    size: class,
+                    usage: USAGE,
+                    mapped_at_creation: false,
+                })
             })?,
         };
         Ok(GpuBuffer { ctx: ctx.clone(), buf: Some(buf), len })

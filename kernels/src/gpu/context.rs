@@ -334,7 +334,10 @@ impl Context {
         self.check()?;
         for b in buffers {
             if !Arc::ptr_eq(&b.context().inner, &self.inner) {
-                return Err(GpuError::Validation(format!("{}::{entry}: a buffer belongs to another GPU context", shader.name)));
+                return Err(GpuError::Validation(format!(
+                    "{}::{entry}: a buffer belongs to another GPU context",
+                    shader.name
+                )));
             }
         }
         // One buffer in two bindings (an in-place call such as `unary_forward(op, &x, &x)`)
@@ -372,7 +375,8 @@ impl Context {
             d.create_bind_group(&wgpu::BindGroupDescriptor { label: Some(entry), layout: &layout, entries: &entries })
         })?;
         self.record(|enc| {
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(entry), timestamp_writes: None });
+            let mut pass =
+                enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(entry), timestamp_writes: None });
             pass.set_pipeline(&pipeline);
             pass.set_bind_group(0, &bind, &[]);
             pass.dispatch_workgroups(grid[0], grid[1], grid[2]);

@@ -40,13 +40,21 @@ pub fn adam_step(
     // The same f32 expressions as the CPU, so both divide by identical corrections.
     let bc1 = 1.0 - beta1.powi(t as i32);
     let bc2 = 1.0 - beta2.powi(t as i32);
-    let p = Params { n: u32_of(n, "parameters")?, _pad0: 0, lr, beta1, beta2, eps, weight_decay, bc1, bc2, _pad: [0; 3] };
+    let p =
+        Params { n: u32_of(n, "parameters")?, _pad0: 0, lr, beta1, beta2, eps, weight_decay, bc1, bc2, _pad: [0; 3] };
     w.context().launch(&SHADER, "adam", &[], &p, &[w, g, m, v], grid_elems(n)?)
 }
 
 /// One SGD step with optional momentum (`b ← μb + g; w ← w − lr·b`) and L2 weight decay.
 /// `buf` is unused when `momentum == 0` (pass any buffer of the right length).
-pub fn sgd_step(w: &GpuBuffer, g: &GpuBuffer, buf: &GpuBuffer, lr: f32, momentum: f32, weight_decay: f32) -> Result<()> {
+pub fn sgd_step(
+    w: &GpuBuffer,
+    g: &GpuBuffer,
+    buf: &GpuBuffer,
+    lr: f32,
+    momentum: f32,
+    weight_decay: f32,
+) -> Result<()> {
     let n = w.len();
     check_lens("sgd_step", &[("g", g.len(), n), ("buf", buf.len(), n)])?;
     let p = Params {

@@ -21,7 +21,9 @@ struct Params {
 
 fn params(what: &str, g: &Pool2dGeom) -> Result<Params> {
     if g.stride < 1 || g.pad >= g.k || g.h + 2 * g.pad < g.k || g.w + 2 * g.pad < g.k {
-        return Err(GpuError::Shape(format!("{what}: invalid pooling geometry {g:?} (need stride ≥ 1, pad < k, k ≤ padded size)")));
+        return Err(GpuError::Shape(format!(
+            "{what}: invalid pooling geometry {g:?} (need stride ≥ 1, pad < k, k ≤ padded size)"
+        )));
     }
     u32_of(g.x_len(), "x elements")?;
     Ok(Params {

@@ -26,13 +26,29 @@ fn params(what: &str, n: usize, c: usize, h: usize, w: usize, k: usize, x: usize
 }
 
 /// `x` is `n × c × h × w`, `y` is `n × c × (h·k) × (w·k)`, overwritten.
-pub fn upsample_nearest_forward(n: usize, c: usize, h: usize, w: usize, k: usize, x: &GpuBuffer, y: &GpuBuffer) -> Result<()> {
+pub fn upsample_nearest_forward(
+    n: usize,
+    c: usize,
+    h: usize,
+    w: usize,
+    k: usize,
+    x: &GpuBuffer,
+    y: &GpuBuffer,
+) -> Result<()> {
     let p = params("upsample_nearest_forward", n, c, h, w, k, x.len(), y.len())?;
     y.context().launch(&SHADER, "upsample_forward", &[], &p, &[x, y], grid_elems(y.len())?)
 }
 
 /// Sums each `k × k` block of `dy` into `dx` (overwritten).
-pub fn upsample_nearest_backward(n: usize, c: usize, h: usize, w: usize, k: usize, dy: &GpuBuffer, dx: &GpuBuffer) -> Result<()> {
+pub fn upsample_nearest_backward(
+    n: usize,
+    c: usize,
+    h: usize,
+    w: usize,
+    k: usize,
+    dy: &GpuBuffer,
+    dx: &GpuBuffer,
+) -> Result<()> {
     let p = params("upsample_nearest_backward", n, c, h, w, k, dx.len(), dy.len())?;
     dx.context().launch(&SHADER, "upsample_backward", &[], &p, &[dy, dx], grid_elems(dx.len())?)
 }

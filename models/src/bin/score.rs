@@ -43,8 +43,12 @@ struct Args {
 fn main_inner(a: Args) -> Result<()> {
     let loaded = safetensors::load(&a.model, Device::Cpu)?;
     let meta = &loaded.metadata;
-    let get = |k: &str| meta.get(k).ok_or_else(|| Error::file(&a.model, format!("not a oneclass model: metadata {k:?} missing")));
-    let parse = |k: &str| -> Result<Value> { serde_json::from_str(get(k)?).map_err(|e| Error::file(&a.model, format!("metadata {k:?}: {e}"))) };
+    let get = |k: &str| {
+        meta.get(k).ok_or_else(|| Error::file(&a.model, format!("not a oneclass model: metadata {k:?} missing")))
+    };
+    let parse = |k: &str| -> Result<Value> {
+        serde_json::from_str(get(k)?).map_err(|e| Error::file(&a.model, format!("metadata {k:?}: {e}")))
+    };
     let cfg = Config::from_json(&parse("config")?)?;
     let shape: Vec<usize> = serde_json::from_value(parse("input_shape")?).map_err(|e| Error::file(&a.model, e))?;
     let input = InputKind::from_shape(&shape).map_err(Error::config)?;
@@ -53,15 +57,28 @@ fn main_inner(a: Args) -> Result<()> {
 
     let mut det = build(&cfg, input, 0, Device::Cpu)?;
     det.vars().load_from(&loaded).map_err(|e| Error::file(&a.model, e))?;
-    let state: BTreeMap<String, String> = meta.iter().filter_map(|(k, v)| k.strip_prefix("state.").map(|k| (k.to_string(), v.clone()))).collect();
+    let state: BTreeMap<String, String> =
+        meta.iter().filter_map(|(k, v)| k.strip_prefix("state.").map(|k| (k.to_string(), v.clone()))).collect();
     det.set_state(&state)?;
 
-    let dataset = a.dataset.clone().or_else(|| protocol["dataset"].as_str().map(String::from)).unwrap_or_else(|| "mnist-mini".into());
-    let label = a.label.as_deref().map(|s| s.parse::<LabelColumn>()).transpose().map_err(|e| Error::config(format!("--label: {e}")))?;
+    let dataset = a
+        .dataset
+        .clone()
+        .or_else(|| protocol["dataset"].as_str().map(String::from))
+        .unwrap_or_else(|| "mnist-mini".into());
+    let label = a
+        .label
+        .as_deref()
+        .map(|s| s.parse::<LabelColumn>())
+        .transpose()
+        .map_err(|e| Error::config(format!("--label: {e}")))?;
     let source = Source::from_cli(&dataset, a.data.as_deref(), label)?;
     let data = source.load()?;
     if data.train.shape != shape {
-        return Err(Error::config(format!("the model expects samples of shape {shape:?}, {dataset} has {:?}", data.train.shape)));
+        return Err(Error::config(format!(
+            "the model expects samples of shape {shape:?}, {dataset} has {:?}",
+            data.train.shape
+        )));
     }
     let normal_class = a.normal_class.or_else(|| protocol["normal_class"].as_i64());
     let seed = a.seed.or_else(|| protocol["seed"].as_u64()).unwrap_or(0);

@@ -131,7 +131,12 @@ fn main_inner(a: Args) -> Result<()> {
     if a.seeds == 0 {
         return Err(Error::config("--seeds must be at least 1"));
     }
-    let label = a.label.as_deref().map(|s| s.parse::<LabelColumn>()).transpose().map_err(|e| Error::config(format!("--label: {e}")))?;
+    let label = a
+        .label
+        .as_deref()
+        .map(|s| s.parse::<LabelColumn>())
+        .transpose()
+        .map_err(|e| Error::config(format!("--label: {e}")))?;
     let source = Source::from_cli(&a.dataset, a.data.as_deref(), label)?;
     let data = source.load()?;
     let input = InputKind::from_shape(&data.train.shape).map_err(Error::config)?;
@@ -146,13 +151,19 @@ fn main_inner(a: Args) -> Result<()> {
     } else if a.normal_class == "all" {
         data.classes().into_iter().map(Some).collect()
     } else {
-        let c: i64 = a.normal_class.parse().map_err(|_| Error::config(format!("--normal-class {:?} is not a class number or `all`", a.normal_class)))?;
+        let c: i64 = a.normal_class.parse().map_err(|_| {
+            Error::config(format!("--normal-class {:?} is not a class number or `all`", a.normal_class))
+        })?;
         vec![Some(c)]
     };
     let many = classes.len() > 1 || a.seeds > 1;
     let dataset_tag = a.dataset.clone();
     let base = a.out.clone().unwrap_or_else(|| {
-        let cls = if classes.len() > 1 { "all".to_string() } else { classes[0].map(|c| c.to_string()).unwrap_or_else(|| "normal".into()) };
+        let cls = if classes.len() > 1 {
+            "all".to_string()
+        } else {
+            classes[0].map(|c| c.to_string()).unwrap_or_else(|| "normal".into())
+        };
         let seed = if a.seeds > 1 { format!("s{}-{}", a.seed, a.seed + a.seeds - 1) } else { a.seed.to_string() };
         PathBuf::from("runs").join(format!("{}-{}-{}-{}", a.method, dataset_tag, cls, seed))
     });
@@ -164,7 +175,10 @@ fn main_inner(a: Args) -> Result<()> {
     for &class in &classes {
         for seed in a.seed..a.seed + a.seeds {
             let out = if many {
-                base.join(format!("class{}-seed{seed}", class.map(|c| c.to_string()).unwrap_or_else(|| "normal".into())))
+                base.join(format!(
+                    "class{}-seed{seed}",
+                    class.map(|c| c.to_string()).unwrap_or_else(|| "normal".into())
+                ))
             } else {
                 base.clone()
             };
@@ -182,7 +196,13 @@ fn main_inner(a: Args) -> Result<()> {
                 Some(r) => r,
                 None => run_one(&cfg, &data, &spec)?,
             };
-            eprintln!("{} class {} seed {seed}: AUC-ROC {:.4} → {}", cfg.method, class.map(|c| c.to_string()).unwrap_or_else(|| "-".into()), r.auc_roc, spec.out.display());
+            eprintln!(
+                "{} class {} seed {seed}: AUC-ROC {:.4} → {}",
+                cfg.method,
+                class.map(|c| c.to_string()).unwrap_or_else(|| "-".into()),
+                r.auc_roc,
+                spec.out.display()
+            );
             results.push(r);
         }
     }

@@ -83,7 +83,9 @@ impl DeepSvdd {
     }
 
     fn train_distances(&self, train: &Dataset) -> Result<Vec<f32>> {
-        Ok(no_grad(|| map_in_chunks(train, 500, self.device(), |b| Ok(self.distances(b, &self.c, Mode::Eval)?.to_vec())))?)
+        Ok(no_grad(|| {
+            map_in_chunks(train, 500, self.device(), |b| Ok(self.distances(b, &self.c, Mode::Eval)?.to_vec()))
+        })?)
     }
 
     fn r(&self) -> f32 {
@@ -121,7 +123,10 @@ impl Detector for DeepSvdd {
         // 3. The objective, Adam with weight decay λ, two learning-rate phases.
         let c = self.c.clone();
         let params = self.vars.params();
-        let mut opt = Adam::new(params, AdamConfig { lr: self.cfg.lr, weight_decay: self.cfg.weight_decay, ..Default::default() });
+        let mut opt = Adam::new(
+            params,
+            AdamConfig { lr: self.cfg.lr, weight_decay: self.cfg.weight_decay, ..Default::default() },
+        );
         let schedule = MultiStepLr { base: self.cfg.lr, milestones: vec![self.cfg.lr_milestone], gamma: 0.1 };
         let (soft, nu, every) = (self.soft, self.cfg.nu, self.cfg.radius_every);
         let phase = if soft { "dsvdd-soft" } else { "dsvdd" };
@@ -157,7 +162,8 @@ impl Detector for DeepSvdd {
 
     fn score(&self, x: &Dataset) -> Result<Vec<f32>> {
         let r2 = self.r() * self.r();
-        let d = no_grad(|| map_in_chunks(x, 500, self.device(), |b| Ok(self.distances(b, &self.c, Mode::Eval)?.to_vec())))?;
+        let d =
+            no_grad(|| map_in_chunks(x, 500, self.device(), |b| Ok(self.distances(b, &self.c, Mode::Eval)?.to_vec())))?;
         Ok(if self.soft { d.iter().map(|v| v - r2).collect() } else { d })
     }
 
@@ -175,7 +181,11 @@ impl Detector for DeepSvdd {
     fn set_state(&mut self, state: &BTreeMap<String, String>) -> Result<()> {
         let c = floats_from_string(state.get("c").ok_or_else(|| Error::config("saved model lacks the center \"c\""))?)?;
         if c.len() != self.encoder.rep_dim() {
-            return Err(Error::config(format!("saved center has {} coordinates, the network {}", c.len(), self.encoder.rep_dim())));
+            return Err(Error::config(format!(
+                "saved center has {} coordinates, the network {}",
+                c.len(),
+                self.encoder.rep_dim()
+            )));
         }
         self.c.set_data(c)?;
         self.radius.set_data(vec![state_value(state, "R")?])?;

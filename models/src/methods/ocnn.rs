@@ -80,10 +80,8 @@ impl Detector for OcNn {
             ae.train(&self.cfg, train, run)?;
             self.vars.copy_matching(&ae.vars, "encoder.")?;
         }
-        let mut opt = Adam::new(
-            self.vars.params(),
-            AdamConfig { lr: self.cfg.lr, weight_decay: 0.0, ..Default::default() },
-        );
+        let mut opt =
+            Adam::new(self.vars.params(), AdamConfig { lr: self.cfg.lr, weight_decay: 0.0, ..Default::default() });
         let schedule = MultiStepLr { base: self.cfg.lr, milestones: vec![self.cfg.lr_milestone], gamma: 0.1 };
         let nu = self.cfg.nu;
         let this = &*self;

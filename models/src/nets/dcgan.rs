@@ -16,7 +16,11 @@ impl DcganGenerator28 {
         let mut layers = Vec::new();
         for (i, (ci, co, k, st, p)) in spec.into_iter().enumerate() {
             let conv = ConvTranspose2d::new_normal(&s.sub(&format!("deconv{}", i + 1)), rng, ci, co, k, st, p, 0.02)?;
-            let bn = if i + 1 < spec.len() { Some(BatchNorm::new(&s.sub(&format!("bn{}", i + 1)), co, 1e-5, true)?) } else { None };
+            let bn = if i + 1 < spec.len() {
+                Some(BatchNorm::new(&s.sub(&format!("bn{}", i + 1)), co, 1e-5, true)?)
+            } else {
+                None
+            };
             layers.push((conv, bn));
         }
         Ok(DcganGenerator28 { z_dim, layers })

@@ -27,7 +27,9 @@ impl InputKind {
             [1, 28, 28] => Ok(InputKind::Mnist),
             [3, 32, 32] => Ok(InputKind::Cifar),
             [d] if *d > 0 => Ok(InputKind::Tabular(*d)),
-            other => Err(format!("no network for samples of shape {other:?} (expected 1×28×28, 3×32×32 or a feature vector)")),
+            other => Err(format!(
+                "no network for samples of shape {other:?} (expected 1×28×28, 3×32×32 or a feature vector)"
+            )),
         }
     }
 }

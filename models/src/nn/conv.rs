@@ -12,7 +12,15 @@ pub struct Conv2d {
 
 impl Conv2d {
     /// Weight `out × in × k × k`, PyTorch's default initialisation.
-    pub fn new(s: &Scope, rng: &mut Rng, inputs: usize, outputs: usize, k: usize, stride: usize, pad: usize) -> Result<Self> {
+    pub fn new(
+        s: &Scope,
+        rng: &mut Rng,
+        inputs: usize,
+        outputs: usize,
+        k: usize,
+        stride: usize,
+        pad: usize,
+    ) -> Result<Self> {
         let w = init::kaiming_uniform(&[outputs, inputs, k, k], 5f32.sqrt(), rng, s.device)?;
         Ok(Conv2d { weight: s.param("weight", w), stride, pad })
     }
@@ -32,14 +40,32 @@ pub struct ConvTranspose2d {
 
 impl ConvTranspose2d {
     /// Weight `in × out × k × k` (PyTorch's layout), PyTorch's default initialisation.
-    pub fn new(s: &Scope, rng: &mut Rng, inputs: usize, outputs: usize, k: usize, stride: usize, pad: usize, output_padding: usize) -> Result<Self> {
+    pub fn new(
+        s: &Scope,
+        rng: &mut Rng,
+        inputs: usize,
+        outputs: usize,
+        k: usize,
+        stride: usize,
+        pad: usize,
+        output_padding: usize,
+    ) -> Result<Self> {
         let w = init::kaiming_uniform(&[inputs, outputs, k, k], 5f32.sqrt(), rng, s.device)?;
         Ok(ConvTranspose2d { weight: s.param("weight", w), stride, pad, output_padding })
     }
 
     /// Weight from N(0, std²) (DCGAN).
     #[allow(clippy::too_many_arguments)]
-    pub fn new_normal(s: &Scope, rng: &mut Rng, inputs: usize, outputs: usize, k: usize, stride: usize, pad: usize, std: f32) -> Result<Self> {
+    pub fn new_normal(
+        s: &Scope,
+        rng: &mut Rng,
+        inputs: usize,
+        outputs: usize,
+        k: usize,
+        stride: usize,
+        pad: usize,
+        std: f32,
+    ) -> Result<Self> {
         let w = init::normal(&[inputs, outputs, k, k], 0.0, std, rng, s.device)?;
         Ok(ConvTranspose2d { weight: s.param("weight", w), stride, pad, output_padding: 0 })
     }

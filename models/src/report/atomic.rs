@@ -15,17 +15,10 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError>
         _ => Path::new("."),
     };
     if !dir.is_dir() {
-        return Err(ReportError::MissingDir {
-            path: path.to_path_buf(),
-            dir: dir.to_path_buf(),
-        });
+        return Err(ReportError::MissingDir { path: path.to_path_buf(), dir: dir.to_path_buf() });
     }
     let tmp = tmp_path(path);
-    let io = |what, source| ReportError::Io {
-        path: path.to_path_buf(),
-        what,
-        source,
-    };
+    let io = |what, source| ReportError::Io { path: path.to_path_buf(), what, source };
     let result = (|| {
         let mut f = fs::File::create(&tmp).map_err(|e| io("cannot create temporary file", e))?;
         f.write_all(bytes).map_err(|e| io("cannot write", e))?;
@@ -66,10 +59,7 @@ mod tests {
         let p = Path::new("/nonexistent-oneclass-dir/sub/a.txt");
         let err = write_atomic(p, b"x").unwrap_err();
         let msg = err.to_string();
-        assert!(
-            msg.starts_with("/nonexistent-oneclass-dir/sub/a.txt: "),
-            "{msg}"
-        );
+        assert!(msg.starts_with("/nonexistent-oneclass-dir/sub/a.txt: "), "{msg}");
         assert!(msg.contains("does not exist"), "{msg}");
     }
 }

@@ -25,11 +25,7 @@ pub struct Canvas {
 impl Canvas {
     /// A `w`×`h` canvas filled with `background`.
     pub fn new(w: usize, h: usize, background: Rgb) -> Self {
-        Canvas {
-            w,
-            h,
-            pixels: vec![background; w * h],
-        }
+        Canvas { w, h, pixels: vec![background; w * h] }
     }
 
     /// Paints every pixel with `c`.
@@ -90,11 +86,7 @@ impl Canvas {
     /// between many short segments (a ROC curve with thousands of thresholds) do not darken
     /// or thicken where segments overlap. Non-finite points are skipped.
     pub fn polyline(&mut self, pts: &[(f64, f64)], width: f64, c: Rgb) {
-        let pts: Vec<(f64, f64)> = pts
-            .iter()
-            .copied()
-            .filter(|(x, y)| x.is_finite() && y.is_finite())
-            .collect();
+        let pts: Vec<(f64, f64)> = pts.iter().copied().filter(|(x, y)| x.is_finite() && y.is_finite()).collect();
         if pts.is_empty() || self.w == 0 || self.h == 0 {
             return;
         }
@@ -110,11 +102,8 @@ impl Canvas {
         }
         let bw = bx1 - bx0;
         let mut cover = vec![0f32; bw * (by1 - by0)];
-        let segments: Vec<((f64, f64), (f64, f64))> = if pts.len() == 1 {
-            vec![(pts[0], pts[0])]
-        } else {
-            pts.windows(2).map(|s| (s[0], s[1])).collect()
-        };
+        let segments: Vec<((f64, f64), (f64, f64))> =
+            if pts.len() == 1 { vec![(pts[0], pts[0])] } else { pts.windows(2).map(|s| (s[0], s[1])).collect() };
         for (a, b) in segments {
             let sx0 = clamp_x(a.0.min(b.0) - reach).max(bx0);
             let sx1 = clamp_x(a.0.max(b.0) + reach + 1.0).min(bx1);
@@ -125,11 +114,7 @@ impl Canvas {
             for y in sy0..sy1 {
                 for x in sx0..sx1 {
                     let (px, py) = (x as f64 + 0.5, y as f64 + 0.5);
-                    let t = if len2 > 0.0 {
-                        (((px - a.0) * dx + (py - a.1) * dy) / len2).clamp(0.0, 1.0)
-                    } else {
-                        0.0
-                    };
+                    let t = if len2 > 0.0 { (((px - a.0) * dx + (py - a.1) * dy) / len2).clamp(0.0, 1.0) } else { 0.0 };
                     let d = (px - a.0 - t * dx).hypot(py - a.1 - t * dy);
                     let cov = (width / 2.0 + 0.5 - d).clamp(0.0, 1.0) as f32;
                     let slot = &mut cover[(y - by0) * bw + (x - bx0)];
@@ -158,24 +143,12 @@ impl Canvas {
 
     /// A dashed anti-aliased line: `dash` pixels drawn, `gap` pixels skipped, repeating.
     #[allow(clippy::too_many_arguments)]
-    pub fn dashed_line(
-        &mut self,
-        (x0, y0): (f64, f64),
-        (x1, y1): (f64, f64),
-        width: f64,
-        dash: f64,
-        gap: f64,
-        c: Rgb,
-    ) {
+    pub fn dashed_line(&mut self, (x0, y0): (f64, f64), (x1, y1): (f64, f64), width: f64, dash: f64, gap: f64, c: Rgb) {
         let len = (x1 - x0).hypot(y1 - y0);
         if !(len.is_finite() && dash > 0.0 && gap >= 0.0) {
             return;
         }
-        let (ux, uy) = if len > 0.0 {
-            ((x1 - x0) / len, (y1 - y0) / len)
-        } else {
-            (0.0, 0.0)
-        };
+        let (ux, uy) = if len > 0.0 { ((x1 - x0) / len, (y1 - y0) / len) } else { (0.0, 0.0) };
         let mut s = 0.0;
         while s < len {
             let e = (s + dash).min(len);
@@ -266,10 +239,7 @@ impl Canvas {
     /// Writes the image to `path` as a PNG, atomically (via `path.tmp` and a rename).
     pub fn save_png(&self, path: impl AsRef<Path>) -> Result<(), ReportError> {
         let path = path.as_ref();
-        let bytes = self.encode_png().map_err(|source| ReportError::Png {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let bytes = self.encode_png().map_err(|source| ReportError::Png { path: path.to_path_buf(), source })?;
         write_atomic(path, &bytes)
     }
 }
@@ -315,9 +285,7 @@ mod tests {
 
     #[test]
     fn saving_into_a_missing_folder_names_the_path() {
-        let err = Canvas::new(2, 2, WHITE)
-            .save_png("/no/such/dir/x.png")
-            .unwrap_err();
+        let err = Canvas::new(2, 2, WHITE).save_png("/no/such/dir/x.png").unwrap_err();
         assert!(err.to_string().starts_with("/no/such/dir/x.png: "), "{err}");
     }
 
@@ -351,10 +319,7 @@ mod tests {
             for y in 0..c.h {
                 for x in 0..c.w {
                     let inside = (2..2 + w).contains(&x) && (2..2 + h).contains(&y);
-                    assert!(
-                        inside || c.get(x, y) == Some(WHITE),
-                        "{ch:?} spills at ({x},{y})"
-                    );
+                    assert!(inside || c.get(x, y) == Some(WHITE), "{ch:?} spills at ({x},{y})");
                 }
             }
         }

@@ -33,8 +33,7 @@ fn blobs(rng: &mut Rng, n: usize, c: usize, h: usize, w: usize) -> Vec<f32> {
                 for y in 0..h {
                     for x in 0..w {
                         let d2 = (y as f64 - cy).powi(2) + (x as f64 - cx).powi(2);
-                        img[ch * h * w + y * w + x] +=
-                            (tint[ch] * (-d2 / (2.0 * r * r)).exp()) as f32;
+                        img[ch * h * w + y * w + x] += (tint[ch] * (-d2 / (2.0 * r * r)).exp()) as f32;
                     }
                 }
             }
@@ -46,9 +45,7 @@ fn blobs(rng: &mut Rng, n: usize, c: usize, h: usize, w: usize) -> Vec<f32> {
 #[test]
 #[ignore]
 fn demo() {
-    let dir = std::path::PathBuf::from(
-        std::env::var("REPORT_DEMO_DIR").unwrap_or("/tmp/report-demo".into()),
-    );
+    let dir = std::path::PathBuf::from(std::env::var("REPORT_DEMO_DIR").unwrap_or("/tmp/report-demo".into()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut rng = Rng(7);
 
@@ -64,22 +61,10 @@ fn demo() {
     roc_plot(dir.join("roc.png"), &pts, auc).unwrap();
 
     // Two loss curves over 60 epochs.
-    let train: Vec<(f64, f64)> = (1..=60)
-        .map(|e| {
-            (
-                e as f64,
-                2.3 * (-(e as f64) / 12.0).exp() + 0.08 + 0.03 * rng.normal(),
-            )
-        })
-        .collect();
-    let test: Vec<(f64, f64)> = (1..=60)
-        .map(|e| {
-            (
-                e as f64,
-                2.4 * (-(e as f64) / 15.0).exp() + 0.21 + 0.04 * rng.normal(),
-            )
-        })
-        .collect();
+    let train: Vec<(f64, f64)> =
+        (1..=60).map(|e| (e as f64, 2.3 * (-(e as f64) / 12.0).exp() + 0.08 + 0.03 * rng.normal())).collect();
+    let test: Vec<(f64, f64)> =
+        (1..=60).map(|e| (e as f64, 2.4 * (-(e as f64) / 15.0).exp() + 0.21 + 0.04 * rng.normal())).collect();
     line_plot(
         dir.join("loss.png"),
         "DCAE pretraining loss",
@@ -90,9 +75,8 @@ fn demo() {
     .unwrap();
 
     // Short series (dots), a NaN, and large values.
-    let auc_vs_k: Vec<(f64, f64)> = (1..=8)
-        .map(|k| (k as f64, 0.9 + 0.08 * (1.0 - (-(k as f64) / 2.0).exp())))
-        .collect();
+    let auc_vs_k: Vec<(f64, f64)> =
+        (1..=8).map(|k| (k as f64, 0.9 + 0.08 * (1.0 - (-(k as f64) / 2.0).exp()))).collect();
     line_plot(
         dir.join("ensemble.png"),
         "GANOCC: AUC-ROC vs ensemble size",
@@ -108,16 +92,7 @@ fn demo() {
         "value",
         &[
             Series::new("lonely", vec![(5e5, 2.5e6)]),
-            Series::new(
-                "with a NaN",
-                vec![
-                    (0.0, 1e6),
-                    (2e5, f64::NAN),
-                    (4e5, 2e6),
-                    (6e5, 1.5e6),
-                    (1e6, 3e6),
-                ],
-            ),
+            Series::new("with a NaN", vec![(0.0, 1e6), (2e5, f64::NAN), (4e5, 2e6), (6e5, 1.5e6), (1e6, 3e6)]),
             Series::new("constant", vec![(0.0, 2e6), (1e6, 2e6)]),
         ],
     )
@@ -133,34 +108,11 @@ fn demo() {
     .unwrap();
 
     let digits = blobs(&mut rng, 32, 1, 28, 28);
-    image_grid(
-        dir.join("most_anomalous.png"),
-        &digits,
-        &[1, 28, 28],
-        32,
-        8,
-        "most anomalous (score high to low)",
-    )
-    .unwrap();
+    image_grid(dir.join("most_anomalous.png"), &digits, &[1, 28, 28], 32, 8, "most anomalous (score high to low)")
+        .unwrap();
     let colour = blobs(&mut rng, 32, 3, 32, 32);
-    image_grid(
-        dir.join("samples_cifar.png"),
-        &colour,
-        &[3, 32, 32],
-        32,
-        8,
-        "generator samples, epoch 40",
-    )
-    .unwrap();
-    image_grid(
-        dir.join("few.png"),
-        &digits,
-        &[1, 28, 28],
-        3,
-        8,
-        "three images, a longer title than the grid",
-    )
-    .unwrap();
+    image_grid(dir.join("samples_cifar.png"), &colour, &[3, 32, 32], 32, 8, "generator samples, epoch 40").unwrap();
+    image_grid(dir.join("few.png"), &digits, &[1, 28, 28], 3, 8, "three images, a longer title than the grid").unwrap();
 
     // Every glyph, to check the font by eye.
     let lines = [

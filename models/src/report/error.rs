@@ -11,17 +11,10 @@ pub enum ReportError {
     MissingDir { path: PathBuf, dir: PathBuf },
     /// Creating, writing or renaming the file failed.
     #[error("{}: {what}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        what: &'static str,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, what: &'static str, source: std::io::Error },
     /// The PNG encoder refused the image.
     #[error("{}: PNG encoding failed: {source}", path.display())]
-    Png {
-        path: PathBuf,
-        source: png::EncodingError,
-    },
+    Png { path: PathBuf, source: png::EncodingError },
     /// The data handed in cannot be drawn or written (wrong lengths, shapes, counts).
     #[error("{}: {msg}", path.display())]
     Input { path: PathBuf, msg: String },
@@ -39,9 +32,6 @@ impl ReportError {
     }
 
     pub(crate) fn input(path: &Path, msg: impl Into<String>) -> Self {
-        ReportError::Input {
-            path: path.to_path_buf(),
-            msg: msg.into(),
-        }
+        ReportError::Input { path: path.to_path_buf(), msg: msg.into() }
     }
 }

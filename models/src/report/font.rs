@@ -149,11 +149,7 @@ mod tests {
         for c in ('!'..='~').chain(['±', '×']) {
             assert!(glyph(c).iter().any(|&col| col != 0), "glyph {c:?} is empty");
             let descends = glyph(c).iter().any(|&col| col >= 0x80);
-            assert_eq!(
-                descends,
-                DESCENDERS.contains(c),
-                "glyph {c:?}: descender row"
-            );
+            assert_eq!(descends, DESCENDERS.contains(c), "glyph {c:?}: descender row");
         }
         assert_eq!(glyph(' '), [0; 5]);
     }

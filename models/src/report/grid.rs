@@ -33,9 +33,7 @@ pub fn image_grid(
     title: &str,
 ) -> Result<(), ReportError> {
     let path = path.as_ref();
-    render_grid(images, sample_shape, count, cols, title)
-        .map_err(|msg| ReportError::input(path, msg))?
-        .save_png(path)
+    render_grid(images, sample_shape, count, cols, title).map_err(|msg| ReportError::input(path, msg))?.save_png(path)
 }
 
 /// How much a side of `size` pixels is enlarged: ×3 up to 32 px, ×2 up to 48 px, else ×1.
@@ -53,11 +51,7 @@ pub(crate) fn render_grid(
     let (c, h, w) = match *sample_shape {
         [c @ (1 | 3), h, w] if h > 0 && w > 0 => (c, h, w),
         [h, w] if h > 0 && w > 0 => (1, h, w),
-        _ => {
-            return Err(format!(
-                "sample shape {sample_shape:?} is not [C, H, W] with C = 1 or 3"
-            ))
-        }
+        _ => return Err(format!("sample shape {sample_shape:?} is not [C, H, W] with C = 1 or 3")),
     };
     if cols == 0 {
         return Err("an image grid needs at least one column".into());
@@ -98,9 +92,7 @@ pub(crate) fn render_grid(
         let (lo, hi) = img
             .iter()
             .filter(|v| v.is_finite())
-            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
-                (lo.min(v), hi.max(v))
-            });
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
         let to_byte = |v: f32| -> u8 {
             if hi > lo {
                 ((v - lo) / (hi - lo) * 255.0).round().clamp(0.0, 255.0) as u8
@@ -133,9 +125,7 @@ mod tests {
 
     #[test]
     fn thirty_two_digits_in_eight_columns() {
-        let images: Vec<f32> = (0..32 * 28 * 28)
-            .map(|i| (i % 97) as f32 / 10.0 - 3.0)
-            .collect();
+        let images: Vec<f32> = (0..32 * 28 * 28).map(|i| (i % 97) as f32 / 10.0 - 3.0).collect();
         let dir = test_dir("grid");
         let p = dir.join("most_normal.png");
         image_grid(&p, &images, &[1, 28, 28], 32, 8, "most normal").unwrap();
@@ -143,10 +133,7 @@ mod tests {
         let grid_w = 8 * 84 + 9 * GAP as usize;
         let grid_h = 4 * 84 + 5 * GAP as usize;
         assert_eq!(w, grid_w + 2 * MARGIN as usize);
-        assert_eq!(
-            h,
-            grid_h + Canvas::text_height(TEXT_SCALE) + 3 * MARGIN as usize
-        );
+        assert_eq!(h, grid_h + Canvas::text_height(TEXT_SCALE) + 3 * MARGIN as usize);
         std::fs::remove_dir_all(dir).unwrap();
     }
 
@@ -182,16 +169,9 @@ mod tests {
     fn bad_inputs_are_errors_naming_the_path() {
         let p = Path::new("/tmp/g.png");
         let msg = |e: ReportError| e.to_string();
-        assert!(
-            msg(image_grid(p, &[0.0; 10], &[1, 28, 28], 1, 8, "t").unwrap_err())
-                .starts_with("/tmp/g.png: ")
-        );
-        assert!(
-            msg(image_grid(p, &[0.0; 8], &[2, 2, 2], 1, 8, "t").unwrap_err()).contains("[C, H, W]")
-        );
-        assert!(
-            msg(image_grid(p, &[0.0; 4], &[1, 2, 2], 1, 0, "t").unwrap_err()).contains("column")
-        );
+        assert!(msg(image_grid(p, &[0.0; 10], &[1, 28, 28], 1, 8, "t").unwrap_err()).starts_with("/tmp/g.png: "));
+        assert!(msg(image_grid(p, &[0.0; 8], &[2, 2, 2], 1, 8, "t").unwrap_err()).contains("[C, H, W]"));
+        assert!(msg(image_grid(p, &[0.0; 4], &[1, 2, 2], 1, 0, "t").unwrap_err()).contains("column"));
         let err = image_grid("/no/such/dir/g.png", &[0.0; 4], &[1, 2, 2], 1, 1, "t").unwrap_err();
         assert!(msg(err).starts_with("/no/such/dir/g.png: "));
     }

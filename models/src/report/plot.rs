@@ -16,10 +16,7 @@ pub struct Series {
 
 impl Series {
     pub fn new(name: impl Into<String>, points: Vec<(f64, f64)>) -> Self {
-        Series {
-            name: name.into(),
-            points,
-        }
+        Series { name: name.into(), points }
     }
 }
 
@@ -43,11 +40,7 @@ pub fn line_plot(
 /// Draws a ROC curve (`points` are (false-positive rate, true-positive rate)) with the dashed
 /// diagonal of a random ranking, both axes 0–1, titled with `AUC-ROC = 0.987`, and writes a
 /// 640×480 PNG to `path`.
-pub fn roc_plot(
-    path: impl AsRef<Path>,
-    points: &[(f64, f64)],
-    auc: f64,
-) -> Result<(), ReportError> {
+pub fn roc_plot(path: impl AsRef<Path>, points: &[(f64, f64)], auc: f64) -> Result<(), ReportError> {
     let (canvas, _) = render_roc_plot(points, auc);
     canvas.save_png(path)
 }
@@ -117,10 +110,7 @@ pub(crate) struct Frame {
 impl Frame {
     /// Data coordinates to plot-area-local pixel coordinates (y grows downwards).
     fn local(&self, x: f64, y: f64) -> (f64, f64) {
-        (
-            (x - self.x.0) / (self.x.1 - self.x.0) * self.w as f64,
-            (self.y.1 - y) / (self.y.1 - self.y.0) * self.h as f64,
-        )
+        ((x - self.x.0) / (self.x.1 - self.x.0) * self.w as f64, (self.y.1 - y) / (self.y.1 - self.y.0) * self.h as f64)
     }
 
     /// Data coordinates to canvas pixel coordinates.
@@ -130,12 +120,7 @@ impl Frame {
     }
 }
 
-pub(crate) fn render_line_plot(
-    title: &str,
-    x_label: &str,
-    y_label: &str,
-    series: &[Series],
-) -> (Canvas, Frame) {
+pub(crate) fn render_line_plot(title: &str, x_label: &str, y_label: &str, series: &[Series]) -> (Canvas, Frame) {
     let layers = series
         .iter()
         .enumerate()
@@ -167,11 +152,8 @@ pub(crate) fn render_roc_plot(points: &[(f64, f64)], auc: f64) -> (Canvas, Frame
     let mut pts: Vec<(f64, f64)> = points.to_vec();
     pts.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
     let chance = [(0.0, 0.0), (1.0, 1.0)];
-    let title = if auc.is_finite() {
-        format!("ROC curve, AUC-ROC = {auc:.3}")
-    } else {
-        "ROC curve, AUC-ROC = n/a".to_string()
-    };
+    let title =
+        if auc.is_finite() { format!("ROC curve, AUC-ROC = {auc:.3}") } else { "ROC curve, AUC-ROC = n/a".to_string() };
     // A 3 % margin around 0–1 keeps a curve that runs along an axis visible beside it.
     let view = Some((-0.03, 1.03));
     render(&Figure {
@@ -179,22 +161,8 @@ pub(crate) fn render_roc_plot(points: &[(f64, f64)], auc: f64) -> (Canvas, Frame
         x_label: "false positive rate",
         y_label: "true positive rate",
         layers: vec![
-            Layer {
-                name: "chance",
-                points: &chance,
-                color: CHANCE,
-                width: 1.5,
-                dashed: true,
-                markers: false,
-            },
-            Layer {
-                name: "ROC",
-                points: &pts,
-                color: PALETTE[0],
-                width: 2.5,
-                dashed: false,
-                markers: false,
-            },
+            Layer { name: "chance", points: &chance, color: CHANCE, width: 1.5, dashed: true, markers: false },
+            Layer { name: "ROC", points: &pts, color: PALETTE[0], width: 2.5, dashed: false, markers: false },
         ],
         x_view: view,
         y_view: view,
@@ -212,11 +180,8 @@ fn finite(p: (f64, f64)) -> bool {
 /// The data window for one axis: the finite values padded by 5 % per side; a zero-width range
 /// gets ±10 % of its value (±1 around zero) so a constant series sits mid-height.
 fn auto_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
-    let (lo, hi) = values
-        .filter(|v| v.is_finite())
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-            (lo.min(v), hi.max(v))
-        });
+    let (lo, hi) =
+        values.filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
     if lo > hi {
         return (0.0, 1.0);
     }
@@ -258,9 +223,7 @@ pub(crate) fn nice_ticks(lo: f64, hi: f64, target: usize) -> (Vec<f64>, f64) {
     if !(first.is_finite() && last.is_finite()) || last - first > 100.0 || last < first {
         return (vec![lo, hi], span);
     }
-    let ticks = (0..=(last - first) as i64)
-        .map(|k| (first + k as f64) * step)
-        .collect();
+    let ticks = (0..=(last - first) as i64).map(|k| (first + k as f64) * step).collect();
     (ticks, step)
 }
 
@@ -330,12 +293,7 @@ fn render(fig: &Figure) -> (Canvas, Frame) {
     let cap = Canvas::cap_height(TEXT_SCALE) as i64;
     let (w, h) = (WIDTH as i64, HEIGHT as i64);
 
-    let all = || {
-        fig.layers
-            .iter()
-            .flat_map(|l| l.points.iter().copied())
-            .filter(|p| finite(*p))
-    };
+    let all = || fig.layers.iter().flat_map(|l| l.points.iter().copied()).filter(|p| finite(*p));
     let x_win = fig.x_view.unwrap_or_else(|| auto_range(all().map(|p| p.0)));
     let y_win = fig.y_view.unwrap_or_else(|| auto_range(all().map(|p| p.1)));
 
@@ -345,11 +303,7 @@ fn render(fig: &Figure) -> (Canvas, Frame) {
     let mut ph = bottom - top;
     let (y_ticks, y_step) = nice_ticks(y_win.0, y_win.1, (ph / 70).max(2) as usize);
     let y_labels = tick_labels(&y_ticks, y_step);
-    let y_label_w = y_labels
-        .iter()
-        .map(|s| Canvas::text_width(s, TEXT_SCALE))
-        .max()
-        .unwrap_or(0);
+    let y_label_w = y_labels.iter().map(|s| Canvas::text_width(s, TEXT_SCALE)).max().unwrap_or(0);
 
     // Horizontal layout, left to right: rotated y label, tick labels, plot area.
     let mut left = MARGIN + th + 10 + y_label_w as i64 + 8;
@@ -359,10 +313,7 @@ fn render(fig: &Figure) -> (Canvas, Frame) {
         loop {
             let (t, step) = nice_ticks(x_win.0, x_win.1, target);
             let labels = tick_labels(&t, step);
-            let need: usize = labels
-                .iter()
-                .map(|s| Canvas::text_width(s, TEXT_SCALE) + 16)
-                .sum();
+            let need: usize = labels.iter().map(|s| Canvas::text_width(s, TEXT_SCALE) + 16).sum();
             if need as i64 <= pw || target <= 2 {
                 return (t, labels);
             }
@@ -370,12 +321,7 @@ fn render(fig: &Figure) -> (Canvas, Frame) {
         }
     };
     let (_, provisional) = x_ticks_for(w - left - 2 * MARGIN);
-    let half_label = provisional
-        .iter()
-        .map(|s| Canvas::text_width(s, TEXT_SCALE))
-        .max()
-        .unwrap_or(0) as i64
-        / 2;
+    let half_label = provisional.iter().map(|s| Canvas::text_width(s, TEXT_SCALE)).max().unwrap_or(0) as i64 / 2;
     let right = w - (half_label + 16).max(20);
     let mut pw = right - left;
     if fig.square && pw > ph {
@@ -385,14 +331,7 @@ fn render(fig: &Figure) -> (Canvas, Frame) {
         ph = pw;
     }
     let (x_ticks, x_labels) = x_ticks_for(pw);
-    let frame = Frame {
-        left,
-        top,
-        w: pw,
-        h: ph,
-        x: x_win,
-        y: y_win,
-    };
+    let frame = Frame { left, top, w: pw, h: ph, x: x_win, y: y_win };
 
     // The plot area is drawn on its own canvas so curves are clipped to it.
     let mut area = Canvas::new(pw as usize, ph as usize, WHITE);
@@ -447,11 +386,7 @@ fn render(fig: &Figure) -> (Canvas, Frame) {
 
 /// One curve: runs of consecutive finite points become polylines (a NaN breaks the line).
 fn draw_layer(area: &mut Canvas, frame: &Frame, layer: &Layer) {
-    let px: Vec<Option<(f64, f64)>> = layer
-        .points
-        .iter()
-        .map(|&p| finite(p).then(|| frame.local(p.0, p.1)))
-        .collect();
+    let px: Vec<Option<(f64, f64)>> = layer.points.iter().map(|&p| finite(p).then(|| frame.local(p.0, p.1))).collect();
     for run in px.split(|p| p.is_none()) {
         let run: Vec<(f64, f64)> = run.iter().flatten().copied().collect();
         if run.len() < 2 {
@@ -468,8 +403,7 @@ fn draw_layer(area: &mut Canvas, frame: &Frame, layer: &Layer) {
     // A lone point between NaNs has no line, so it always gets a dot.
     for (i, p) in px.iter().enumerate() {
         if let Some((x, y)) = *p {
-            let isolated =
-                (i == 0 || px[i - 1].is_none()) && px.get(i + 1).is_none_or(|q| q.is_none());
+            let isolated = (i == 0 || px[i - 1].is_none()) && px.get(i + 1).is_none_or(|q| q.is_none());
             if layer.markers || isolated {
                 area.disc(x, y, layer.width + 1.5, layer.color);
             }
@@ -486,40 +420,20 @@ fn draw_legend(c: &mut Canvas, frame: &Frame, layers: &[Layer]) {
     let (pad, swatch, row) = (8i64, 28i64, 22i64);
     let th = Canvas::text_height(TEXT_SCALE) as i64;
     let max_name_w = ((frame.w * 6 / 10) - 3 * pad - swatch).max(24) as usize;
-    let names: Vec<String> = named
-        .iter()
-        .map(|l| fit_text(l.name, TEXT_SCALE, max_name_w))
-        .collect();
-    let name_w = names
-        .iter()
-        .map(|n| Canvas::text_width(n, TEXT_SCALE))
-        .max()
-        .unwrap_or(0) as i64;
-    let (bw, bh) = (
-        pad + swatch + pad + name_w + pad,
-        pad + row * names.len() as i64 - (row - th) + pad,
-    );
+    let names: Vec<String> = named.iter().map(|l| fit_text(l.name, TEXT_SCALE, max_name_w)).collect();
+    let name_w = names.iter().map(|n| Canvas::text_width(n, TEXT_SCALE)).max().unwrap_or(0) as i64;
+    let (bw, bh) = (pad + swatch + pad + name_w + pad, pad + row * names.len() as i64 - (row - th) + pad);
 
     // Curve samples every ~2 px in plot-local coordinates, to score the four corners.
     let mut samples = Vec::new();
     for l in layers {
-        let pts: Vec<(f64, f64)> = l
-            .points
-            .iter()
-            .filter(|p| finite(**p))
-            .map(|p| frame.local(p.0, p.1))
-            .collect();
+        let pts: Vec<(f64, f64)> = l.points.iter().filter(|p| finite(**p)).map(|p| frame.local(p.0, p.1)).collect();
         samples.extend(pts.iter().copied());
         for s in pts.windows(2) {
-            let n = ((s[1].0 - s[0].0).hypot(s[1].1 - s[0].1) / 2.0)
-                .ceil()
-                .min(2000.0) as usize;
+            let n = ((s[1].0 - s[0].0).hypot(s[1].1 - s[0].1) / 2.0).ceil().min(2000.0) as usize;
             for k in 1..n {
                 let t = k as f64 / n as f64;
-                samples.push((
-                    s[0].0 + t * (s[1].0 - s[0].0),
-                    s[0].1 + t * (s[1].1 - s[0].1),
-                ));
+                samples.push((s[0].0 + t * (s[1].0 - s[0].0), s[0].1 + t * (s[1].1 - s[0].1)));
             }
         }
     }
@@ -571,18 +485,14 @@ mod tests {
     fn is_colour(c: &Canvas, (x, y): (f64, f64), want: Rgb) -> bool {
         // The pixel under (x, y) or one of its neighbours (the line is 2 px wide).
         let (x, y) = (x.floor() as i64, y.floor() as i64);
-        (-1..=1)
-            .any(|dy| (-1..=1).any(|dx| c.get((x + dx) as usize, (y + dy) as usize) == Some(want)))
+        (-1..=1).any(|dy| (-1..=1).any(|dx| c.get((x + dx) as usize, (y + dy) as usize) == Some(want)))
     }
 
     #[test]
     fn a_diagonal_passes_through_the_centre_of_the_plot_area() {
         let s = [Series::new("y = x", vec![(0.0, 0.0), (1.0, 1.0)])];
         let (c, f) = render_line_plot("diagonal", "x", "y", &s);
-        let centre = (
-            f.left as f64 + f.w as f64 / 2.0,
-            f.top as f64 + f.h as f64 / 2.0,
-        );
+        let centre = (f.left as f64 + f.w as f64 / 2.0, f.top as f64 + f.h as f64 / 2.0);
         assert!(is_colour(&c, centre, PALETTE[0]));
         assert!(is_colour(&c, f.pixel(0.25, 0.25), PALETTE[0]));
         assert!(!is_colour(&c, f.pixel(0.25, 0.75), PALETTE[0]));
@@ -616,24 +526,14 @@ mod tests {
         assert!(f.x.0 < 3.0 && f.x.1 > 3.0 && f.y.0 < 7.0 && f.y.1 > 7.0);
         assert!(is_colour(&c, f.pixel(3.0, 7.0), PALETTE[0]));
 
-        let flat = [Series::new(
-            "flat",
-            vec![(0.0, 0.5), (1.0, 0.5), (2.0, 0.5)],
-        )];
+        let flat = [Series::new("flat", vec![(0.0, 0.5), (1.0, 0.5), (2.0, 0.5)])];
         let (c, f) = render_line_plot("flat", "x", "y", &flat);
         assert!(((f.y.0 + f.y.1) / 2.0 - 0.5).abs() < 1e-12 && f.y.1 > f.y.0);
         assert!(is_colour(&c, f.pixel(1.5, 0.5), PALETTE[0]));
 
         let holes = [Series::new(
             "holes",
-            vec![
-                (0.0, 0.0),
-                (1.0, f64::NAN),
-                (2.0, 2.0),
-                (3.0, f64::INFINITY),
-                (4.0, 4.0),
-                (5.0, 5.0),
-            ],
+            vec![(0.0, 0.0), (1.0, f64::NAN), (2.0, 2.0), (3.0, f64::INFINITY), (4.0, 4.0), (5.0, 5.0)],
         )];
         let (c, f) = render_line_plot("holes", "x", "y", &holes);
         assert_eq!((f.x.0 < 0.0, f.x.1 < 6.0, f.y.1 < 6.0), (true, true, true));
@@ -649,19 +549,11 @@ mod tests {
     fn ticks_are_round_and_labels_short() {
         let (t, step) = nice_ticks(-0.05, 1.05, 5);
         assert_eq!(step, 0.2);
-        assert_eq!(
-            tick_labels(&t, step),
-            ["0.0", "0.2", "0.4", "0.6", "0.8", "1.0"]
-        );
+        assert_eq!(tick_labels(&t, step), ["0.0", "0.2", "0.4", "0.6", "0.8", "1.0"]);
         let (t, step) = nice_ticks(0.0, 1000.0, 4);
         assert_eq!(tick_labels(&t, step), ["0", "250", "500", "750", "1000"]);
         let (t, step) = nice_ticks(-2e-5, 9e-5, 5);
-        assert!(
-            tick_labels(&t, step)
-                .iter()
-                .all(|s| s.contains('e') || s == "0"),
-            "{t:?}"
-        );
+        assert!(tick_labels(&t, step).iter().all(|s| s.contains('e') || s == "0"), "{t:?}");
         let (t, step) = nice_ticks(-1.0, 1.0, 4);
         assert!(tick_labels(&t, step).contains(&"0.0".to_string()), "{t:?}");
     }
@@ -688,10 +580,7 @@ mod tests {
     #[test]
     fn missing_folder_is_an_error_naming_the_path() {
         let err = roc_plot("/no/such/folder/roc.png", &[(0.0, 0.0), (1.0, 1.0)], 0.5).unwrap_err();
-        assert!(
-            err.to_string().starts_with("/no/such/folder/roc.png: "),
-            "{err}"
-        );
+        assert!(err.to_string().starts_with("/no/such/folder/roc.png: "), "{err}");
         let err = line_plot("/no/such/folder/l.png", "t", "x", "y", &[]).unwrap_err();
         assert!(err.to_string().contains("/no/such/folder/l.png"), "{err}");
     }

@@ -74,7 +74,8 @@ unsafe fn pack_transposed(src: &[f32], rs: usize, rows: usize, kc: usize, width:
     assert!(rows <= width && dst.len() >= kc * width && (rows == 0 || src.len() >= (rows - 1) * rs + kc));
     let (src, dst) = (src.as_ptr(), dst.as_mut_ptr());
     // Lane i of `first_lanes(n)` is all ones for i < n: the mask of `vmaskmovps`.
-    let first_lanes = |n: usize| _mm256_cmpgt_epi32(_mm256_set1_epi32(n as i32), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    let first_lanes =
+        |n: usize| _mm256_cmpgt_epi32(_mm256_set1_epi32(n as i32), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
     for g in (0..width).step_by(8) {
         let store_mask = first_lanes((width - g).min(8));
         let group_rows = rows.saturating_sub(g).min(8);

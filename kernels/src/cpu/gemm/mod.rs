@@ -23,13 +23,13 @@
 
 mod pack;
 
-mod microkernel_scalar;
 #[cfg(target_arch = "x86_64")]
 mod microkernel_avx2;
 #[cfg(target_arch = "x86_64")]
 mod microkernel_avx512;
 #[cfg(target_arch = "aarch64")]
 mod microkernel_neon;
+mod microkernel_scalar;
 
 use std::ops::Range;
 
@@ -330,7 +330,16 @@ impl Problem<'_> {
                 // SAFETY: the panels hold kc·MR and kc·NR floats; the tile at (row, col), clipped
                 // to `shape`, lies inside C (m × n) and belongs to this task alone.
                 unsafe {
-                    micro_tile::<K>(kc, a_panel, b_panel, c.ptr().add(row * self.n + col), self.n, shape, self.alpha, beta)
+                    micro_tile::<K>(
+                        kc,
+                        a_panel,
+                        b_panel,
+                        c.ptr().add(row * self.n + col),
+                        self.n,
+                        shape,
+                        self.alpha,
+                        beta,
+                    )
                 };
             }
         }
@@ -527,9 +536,13 @@ mod tests {
     fn engine_shapes_match_reference() {
         // The CIFAR LeNet's convolution GEMMs (forward, input gradient, weight gradient) and a
         // linear layer.
-        for (ta, tb, m, n, k) in
-            [(false, false, 200, 32, 196), (false, false, 64, 256, 800), (true, false, 800, 256, 64), (false, true, 64, 800, 256), (false, true, 3, 5, 2)]
-        {
+        for (ta, tb, m, n, k) in [
+            (false, false, 200, 32, 196),
+            (false, false, 64, 256, 800),
+            (true, false, 800, 256, 64),
+            (false, true, 64, 800, 256),
+            (false, true, 3, 5, 2),
+        ] {
             for parallel in [false, true] {
                 check(Level::detect(), parallel, ta, tb, m, n, k, 1.0, 0.0);
             }

@@ -147,6 +147,13 @@ pub(super) fn pack_a<K: MicroKernel>(a: Strided, m: usize, first: usize, p0: usi
 
 /// Pack `NR`-wide panels `first ..` of columns `cols` of `op(B)`, steps `p0 .. p0 + kc`, into
 /// `dst`.
-pub(super) fn pack_b<K: MicroKernel>(b: Strided, cols: Range<usize>, first: usize, p0: usize, kc: usize, dst: &mut [f32]) {
+pub(super) fn pack_b<K: MicroKernel>(
+    b: Strided,
+    cols: Range<usize>,
+    first: usize,
+    p0: usize,
+    kc: usize,
+    dst: &mut [f32],
+) {
     pack_panels::<K>(b, cols.start, cols.end, first, p0, kc, K::NR, dst)
 }
