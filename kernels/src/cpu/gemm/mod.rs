@@ -35,7 +35,7 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use pack::{pack_a, pack_b, with_buffer, Slot, Strided};
+use pack::{pack_a, pack_b, with_buffers, Slot, Strided};
 
 // Block sizes, tuned on the 2-core Ice Lake Xeon (48 KiB L1d, 1.25 MiB L2 per core) with the
 // AVX-512 kernel; at 1024³ on one core, KC = 192 or NC = 256 cost 5–10%, and keeping the B
@@ -44,22 +44,23 @@ use pack::{pack_a, pack_b, with_buffer, Slot, Strided};
 /// Steps of `k` per packed block: an A micro-panel (`KC·MR` floats, 14 KiB) stays in L1 with
 /// room for the B micro-panels streaming past it. Larger blocks mean fewer passes over C.
 const KC: usize = 256;
-/// Columns of `op(B)` packed at once: the packed block (`KC·NC` floats, 512 KiB) stays in L2,
-/// from where every A micro-panel of a tile streams through all of it.
-const NC: usize = 512;
-/// Rows of `op(A)` packed at once (`MC·KC` floats, 4 MiB, in L3): with fewer rows, A is
-/// packed once per k-block however many column blocks B has.
-const MC: usize = 4096;
-/// Most rows of C one task computes in a column block, so a large product splits into enough
-/// tasks to balance the threads.
+/// Columns of `op(B)` one task multiplies: their packed slice (`KC·TILE_COLS` floats, 512 KiB)
+/// stays in L2, from where every A micro-panel of the tile streams through all of it.
+const TILE_COLS: usize = 512;
+/// Most rows of C one task computes, so a large product splits into enough tasks to balance
+/// the threads.
 const TILE_ROWS: usize = 256;
+/// Rows of `op(A)` and columns of `op(B)` packed per k-block (`MC·KC` and `KC·NC` floats, 4 MiB
+/// each, in L3): within these, A and B are packed exactly once.
+const MC: usize = 4096;
+const NC: usize = 4096;
 /// Below this many flops (`2·m·n·k`) one thread does the whole product: waking the pool costs
 /// tens of microseconds, as much as the product itself (e.g. the engine's 200 × 32 × 196,
 /// 2.5 MFLOP, ~30 µs on one core, stays serial).
 const PARALLEL_MIN_FLOPS: usize = 8 << 20;
 /// Tiles per thread in a parallel product: more than one, so a thread slowed by other work on
-/// the machine is balanced by stealing, few enough that each tile still reuses its packed A.
-const TILES_PER_THREAD: usize = 4;
+/// the machine is balanced by stealing; few enough that scheduling costs stay negligible.
+const TILES_PER_THREAD: usize = 8;
 
 /// `MR × NR` register-blocked kernel: `C = alpha · (Apanel · Bpanel) + beta · C` over `kc` steps.
 trait MicroKernel {
@@ -244,6 +245,19 @@ impl SharedC {
 
 impl Problem<'_> {
     fn run<K: MicroKernel>(&self, c: &mut [f32]) {
+        if self.threads > 1 {
+            // Drive the whole product from a pool thread: each k-block has two parallel phases,
+            // and a driver outside the pool (the usual main thread) would put every one of them
+            // to sleep and wake it up again, tens of microseconds a time on a busy or virtual
+            // machine. Inside, the idle worker is still spinning for work when the next phase
+            // starts. (On a pool thread already, `scope` runs in place.)
+            rayon::scope(|_| self.run_blocks::<K>(c));
+        } else {
+            self.run_blocks::<K>(c);
+        }
+    }
+
+    fn run_blocks<K: MicroKernel>(&self, c: &mut [f32]) {
         let (mr, nr) = (K::MR, K::NR);
         let c = SharedC(c.as_mut_ptr());
         // Blocks of equal size rather than full blocks and a runt: k = 800 runs as 4 × 200, not
@@ -251,45 +265,86 @@ impl Problem<'_> {
         // column blocks are cut at panel boundaries, so only the last panel of C can be partial.
         let (all_m_panels, all_n_panels) = (self.m.div_ceil(mr), self.n.div_ceil(nr));
         let (m_blocks, n_blocks, k_blocks) = (self.m.div_ceil(MC), self.n.div_ceil(NC), self.k.div_ceil(KC));
-        with_buffer(Slot::A, |a_buf| {
-            with_buffer(Slot::B, |b_buf| {
+        let k_block = |p: usize| even_part(self.k, k_blocks, p);
+        let kc_max = k_block(0).len();
+        // Two sets of packing buffers: while the tiles multiply k-block `p` out of one, k-block
+        // `p + 1` is packed into the other in the same parallel phase. One phase per k-block is
+        // one synchronisation of the pool per k-block, and packing overlaps the multiplication.
+        with_buffers(Slot::A, |[a0, a1]| {
+            with_buffers(Slot::B, |[b0, b1]| {
                 for a_panels in (0..m_blocks).map(|i| even_part(all_m_panels, m_blocks, i)) {
-                    for (i, pc) in (0..k_blocks).map(|i| even_part(self.k, k_blocks, i)).enumerate() {
-                        let kc = pc.len();
-                        // Later k-blocks add to what the earlier ones stored.
-                        let beta = if i == 0 { self.beta } else { 1.0 };
-
-                        // Packed once per k-block and shared by every tile of every column block.
-                        let a_pack = a_buf.slice_mut(a_panels.len() * kc * mr);
-                        self.pack_split(a_pack, kc * mr, |first, dst| {
-                            pack_a::<K>(self.a, self.m, a_panels.start + first, pc.start, kc, dst)
-                        });
-                        let a_pack = &*a_pack;
-
-                        for b_panels in (0..n_blocks).map(|i| even_part(all_n_panels, n_blocks, i)) {
-                            let jc = b_panels.start * nr..(b_panels.end * nr).min(self.n);
-                            let b_pack = b_buf.slice_mut(b_panels.len() * kc * nr);
-                            self.pack_split(b_pack, kc * nr, |first, dst| {
-                                pack_b::<K>(self.b, jc.clone(), first, pc.start, kc, dst)
-                            });
-                            let b_pack = &*b_pack;
-
-                            let grid = Grid::new(a_panels.len(), b_panels.len(), (TILE_ROWS / mr).max(1), self.threads);
-                            let tile = |t: usize| {
-                                let (rows, cols) = grid.tile(t);
-                                let origin = (a_panels.start * mr, jc.start);
-                                self.tile::<K>(rows, cols, origin, kc, beta, a_pack, b_pack, c);
+                    for b_panels in (0..n_blocks).map(|j| even_part(all_n_panels, n_blocks, j)) {
+                        let block = Block { rows: a_panels.start * mr, cols: b_panels.start * nr };
+                        let (a_len, b_len) = (a_panels.len() * kc_max * mr, b_panels.len() * kc_max * nr);
+                        let mut a_bufs = [a0.slice_mut(a_len), a1.slice_mut(a_len)];
+                        let mut b_bufs = [b0.slice_mut(b_len), b1.slice_mut(b_len)];
+                        let pack = |p: usize, a_pack: &mut [f32], b_pack: &mut [f32]| {
+                            let pc = k_block(p);
+                            let kc = pc.len();
+                            let cols = block.cols..(b_panels.end * nr).min(self.n);
+                            let a_pack = &mut a_pack[..a_panels.len() * kc * mr];
+                            let b_pack = &mut b_pack[..b_panels.len() * kc * nr];
+                            let pack_a = || {
+                                self.pack_split(a_pack, kc * mr, |first, part| {
+                                    pack_a::<K>(self.a, self.m, a_panels.start + first, pc.start, kc, part)
+                                })
                             };
-                            if self.threads > 1 {
-                                (0..grid.len()).into_par_iter().for_each(tile);
+                            let pack_b = || {
+                                self.pack_split(b_pack, kc * nr, |first, part| {
+                                    pack_b::<K>(self.b, cols.clone(), first, pc.start, kc, part)
+                                })
+                            };
+                            self.both(pack_a, pack_b);
+                        };
+                        let grid = Grid::new(
+                            a_panels.len(),
+                            b_panels.len(),
+                            (TILE_ROWS / mr).max(1),
+                            (TILE_COLS / nr).max(1),
+                            self.threads,
+                        );
+
+                        let [a_first, _] = &mut a_bufs;
+                        let [b_first, _] = &mut b_bufs;
+                        pack(0, a_first, b_first);
+                        for p in 0..k_blocks {
+                            let (a_cur, a_next) = pair(&mut a_bufs, p % 2);
+                            let (b_cur, b_next) = pair(&mut b_bufs, p % 2);
+                            let kc = k_block(p).len();
+                            // Later k-blocks add to what the earlier ones stored.
+                            let beta = if p == 0 { self.beta } else { 1.0 };
+                            let (a_cur, b_cur) = (&**a_cur, &**b_cur);
+                            let multiply = || {
+                                let tile = |t: usize| {
+                                    let (rows, cols) = grid.tile(t);
+                                    self.tile::<K>(rows, cols, block, kc, beta, a_cur, b_cur, c);
+                                };
+                                if self.threads > 1 {
+                                    (0..grid.len()).into_par_iter().for_each(tile);
+                                } else {
+                                    (0..grid.len()).for_each(tile);
+                                }
+                            };
+                            if p + 1 < k_blocks {
+                                self.both(multiply, || pack(p + 1, a_next, b_next));
                             } else {
-                                (0..grid.len()).for_each(tile);
+                                multiply();
                             }
                         }
                     }
                 }
             })
         });
+    }
+
+    /// Run `f` and `g`, side by side on the pool when the product is parallel.
+    fn both(&self, f: impl FnOnce() + Send, g: impl FnOnce() + Send) {
+        if self.threads > 1 {
+            rayon::join(f, g);
+        } else {
+            f();
+            g();
+        }
     }
 
     /// Fill `dst`, whole panels of `panel_len` floats, by `pack(first_panel, part)` on parts of
@@ -303,14 +358,13 @@ impl Problem<'_> {
         }
     }
 
-    /// Multiply packed A panels `rows` by packed B panels `cols` into C, whose block starts at
-    /// `origin` (row, column).
+    /// Multiply packed A panels `rows` by packed B panels `cols` into C's `block`.
     #[allow(clippy::too_many_arguments)]
     fn tile<K: MicroKernel>(
         &self,
         rows: Range<usize>,
         cols: Range<usize>,
-        origin: (usize, usize),
+        block: Block,
         kc: usize,
         beta: f32,
         a_pack: &[f32],
@@ -322,10 +376,10 @@ impl Problem<'_> {
         // from L2 (the kernel prefetches them).
         for ip in rows {
             let a_panel = &a_pack[ip * kc * mr..][..kc * mr];
-            let row = origin.0 + ip * mr;
+            let row = block.rows + ip * mr;
             for jp in cols.clone() {
                 let b_panel = &b_pack[jp * kc * nr..][..kc * nr];
-                let col = origin.1 + jp * nr;
+                let col = block.cols + jp * nr;
                 let shape = (mr.min(self.m - row), nr.min(self.n - col));
                 // SAFETY: the panels hold kc·MR and kc·NR floats; the tile at (row, col), clipped
                 // to `shape`, lies inside C (m × n) and belongs to this task alone.
@@ -387,6 +441,24 @@ unsafe fn micro_tile<K: MicroKernel>(
     }
 }
 
+/// Where a packed block of A rows × B columns lands in C.
+#[derive(Clone, Copy)]
+struct Block {
+    /// First row and first column of C.
+    rows: usize,
+    cols: usize,
+}
+
+/// The two halves of a double buffer, the `first`-th one first.
+fn pair<T>(bufs: &mut [T; 2], first: usize) -> (&mut T, &mut T) {
+    let [x, y] = bufs;
+    if first == 0 {
+        (x, y)
+    } else {
+        (y, x)
+    }
+}
+
 /// How one `m_panels × n_panels` block of C is split into tiles, one task each.
 struct Grid {
     m_panels: usize,
@@ -397,12 +469,14 @@ struct Grid {
 }
 
 impl Grid {
-    fn new(m_panels: usize, n_panels: usize, max_tile_m_panels: usize, threads: usize) -> Grid {
+    fn new(m_panels: usize, n_panels: usize, max_tile_m: usize, max_tile_n: usize, threads: usize) -> Grid {
         let want = if threads > 1 { TILES_PER_THREAD * threads } else { 1 };
-        // Split m first: each tile packs its own A rows, so splitting n would pack them again.
-        // Only when m has too few panels to feed the threads is n split too.
-        let mb = m_panels.div_ceil(max_tile_m_panels).max(want.min(m_panels));
-        let nb = want.div_ceil(mb).clamp(1, n_panels);
+        // At least enough tiles to respect the size limits; then split m further, so each A
+        // micro-panel is brought into L1 by one task only; when m has too few panels to feed
+        // the threads, split n too.
+        let nb_min = n_panels.div_ceil(max_tile_n);
+        let mb = m_panels.div_ceil(max_tile_m).max(want.div_ceil(nb_min).min(m_panels));
+        let nb = nb_min.max(want.div_ceil(mb).min(n_panels));
         Grid { m_panels, n_panels, mb, nb }
     }
 
@@ -520,12 +594,14 @@ mod tests {
     #[test]
     fn every_level_matches_reference_across_blocks() {
         // k > KC (several k-blocks, beta applied once), n > NC and m > MC (two column or row
-        // blocks), and products big enough for the parallel path.
+        // blocks), n > TILE_COLS (two column tiles), and products big enough for the parallel
+        // path.
         for level in levels() {
             for (ta, tb) in TRANSPOSES {
                 check(level, false, ta, tb, 9, 40, 2 * KC + 3, 1.0, 0.0);
                 check(level, false, ta, tb, 5, NC + 37, 3, 0.7, -1.5);
                 check(level, false, ta, tb, MC + 37, 5, 3, 0.7, -1.5);
+                check(level, false, ta, tb, 20, TILE_COLS + 50, KC + 7, 1.0, 0.5);
                 check(level, true, ta, tb, 150, 170, KC + 90, 1.0, 0.0);
                 check(level, true, ta, tb, 3, 900, 2 * KC + 1, -1.0, 1.0);
             }

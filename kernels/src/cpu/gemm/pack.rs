@@ -34,10 +34,10 @@ impl PackBuffer {
 }
 
 thread_local! {
-    // Reused across calls so the hot path does not allocate. A use pops a buffer and pushes it
+    // Reused across calls so the hot path does not allocate. A use pops buffers and pushes them
     // back afterwards, so a nested GEMM on the same thread (rayon may run another caller's task
-    // while this one waits for its tiles) pops a second buffer instead of aliasing the first,
-    // and that one is kept for the next nested call too.
+    // while this one waits for its tiles) pops other buffers instead of aliasing the first,
+    // and those are kept for the next nested call too.
     static POOL_A: RefCell<Vec<PackBuffer>> = const { RefCell::new(Vec::new()) };
     static POOL_B: RefCell<Vec<PackBuffer>> = const { RefCell::new(Vec::new()) };
 }
@@ -49,15 +49,16 @@ pub(super) enum Slot {
     B,
 }
 
-/// Run `f` with one of this thread's reusable buffers for `slot`.
-pub(super) fn with_buffer<T>(slot: Slot, f: impl FnOnce(&mut PackBuffer) -> T) -> T {
+/// Run `f` with two of this thread's reusable buffers for `slot` (a double buffer).
+pub(super) fn with_buffers<T>(slot: Slot, f: impl FnOnce(&mut [PackBuffer; 2]) -> T) -> T {
     let pool = match slot {
         Slot::A => &POOL_A,
         Slot::B => &POOL_B,
     };
-    let mut buf = pool.with(|p| p.borrow_mut().pop()).unwrap_or_default();
-    let out = f(&mut buf);
-    pool.with(|p| p.borrow_mut().push(buf));
+    let take = || pool.with(|p| p.borrow_mut().pop()).unwrap_or_default();
+    let mut bufs = [take(), take()];
+    let out = f(&mut bufs);
+    pool.with(|p| p.borrow_mut().extend(bufs));
     out
 }
 
