@@ -5,7 +5,7 @@
 
 use engine::optim::{Adam, AdamConfig, Optimizer};
 use engine::{no_grad, Device, Rng, Tensor};
-use models::nets::{CifarLeNet, DcganGenerator28, MnistLeNet};
+use models::nets::{CifarLeNet, DcganGenerator, MnistLeNet};
 use models::nn::{Mode, Scope, Vars};
 use std::time::Instant;
 
@@ -69,7 +69,7 @@ fn main() {
     }
     if wanted("dcgan_gen28_train_b64") {
         let vars = Vars::new();
-        let g = DcganGenerator28::new(&Scope::new(&vars, dev), &mut rng, 100).unwrap();
+        let g = DcganGenerator::new28(&Scope::new(&vars, dev), &mut rng, 100).unwrap();
         let z = Tensor::randn(&[64, 100], 0.0, 1.0, &mut rng, dev).unwrap();
         let mut opt = Adam::new(vars.params(), AdamConfig { lr: 2e-4, ..Default::default() });
         bench("dcgan_gen28_train_b64", 64, 15, || {

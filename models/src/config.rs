@@ -22,6 +22,24 @@ pub enum HiddenActivation {
     Sigmoid,
 }
 
+/// GANOCC: which ensemble the saved model keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeepPolicy {
+    /// Every epoch discriminator D_1 … D_N.
+    All,
+    /// The prefix D_1 … D_k with the best AUC on a holdout of normals vs. generated samples.
+    Best,
+}
+
+/// MinLGAN ensembles: how the members' logits are combined.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EnsembleMode {
+    /// EMinLGAN-1: mean of the logits.
+    Mean,
+    /// EMinLGAN-2: each member min-max scaled on the holdout set, then averaged.
+    Scaled,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
     pub method: String,
@@ -45,6 +63,27 @@ pub struct Config {
     /// OC-NN: hidden units and activation g.
     pub ocnn_hidden: usize,
     pub ocnn_activation: HiddenActivation,
+    /// ICS: share of training samples called atypical, whether the distance constraints
+    /// (closeness, dispersion) are trained, and the number of training iterations.
+    pub rho: f32,
+    pub ics_constraints: bool,
+    pub iterations: usize,
+    /// GAN methods: the generator's noise dimension.
+    pub z_dim: usize,
+    /// GANOCC: "train until" thresholds — G until L_G < g_loss_threshold; D_k until its real and
+    /// synthetic losses are below d_real_threshold and d_fake_threshold — each loop capped at
+    /// step_cap steps; the loss weights α_data, α_z; which ensemble to keep.
+    pub g_loss_threshold: f32,
+    pub d_real_threshold: f32,
+    pub d_fake_threshold: f32,
+    pub step_cap: usize,
+    pub alpha_data: f32,
+    pub alpha_z: f32,
+    pub ganocc_keep: KeepPolicy,
+    /// MinLGAN: weight a of the minimum-likelihood term (0 = plain GAN), ensemble size and mode.
+    pub minl_a: f32,
+    pub ensemble: usize,
+    pub ensemble_mode: EnsembleMode,
 }
 
 impl Config {
@@ -59,7 +98,7 @@ impl Config {
             Preset::Quick if tabular => (30, 20, 20, 15),
             Preset::Quick => (10, 7, 10, 7),
         };
-        Ok(Config {
+        let mut c = Config {
             method: method.to_string(),
             epochs,
             lr: 1e-4,
@@ -74,7 +113,42 @@ impl Config {
             radius_every: 5,
             ocnn_hidden: 32,
             ocnn_activation: HiddenActivation::Linear,
-        })
+            rho: 0.1,
+            ics_constraints: true,
+            iterations: 0,
+            z_dim: 100,
+            g_loss_threshold: 1.0,
+            d_real_threshold: 0.1,
+            d_fake_threshold: 1.0,
+            step_cap: 500,
+            alpha_data: 1.0,
+            alpha_z: 1.0,
+            ganocc_keep: KeepPolicy::All,
+            minl_a: 1.0,
+            ensemble: 1,
+            ensemble_mode: EnsembleMode::Scaled,
+        };
+        // Method-specific settings (each arm owned by its method's module docs).
+        match method {
+            "ics" => {
+                // Paper: 10000 iterations, batch 64, L2 1e-6 on the convolutions.
+                c.iterations = if preset == Preset::Paper { 10_000 } else { 1_000 };
+                c.batch_size = 64;
+            }
+            "ganocc" => {
+                // Paper: N_D = 250 epochs; DCGAN's Adam (lr 2e-4) and batch 64.
+                c.epochs = if preset == Preset::Paper { 250 } else { 20 };
+                c.lr = 2e-4;
+                c.batch_size = 64;
+            }
+            "minlgan" => {
+                c.epochs = if preset == Preset::Paper { 100 } else { 10 };
+                c.lr = 2e-4;
+                c.batch_size = 64;
+            }
+            _ => {}
+        }
+        Ok(c)
     }
 
     pub fn to_json(&self) -> Value {
@@ -95,6 +169,20 @@ impl Config {
             "radius_every": self.radius_every,
             "ocnn_hidden": self.ocnn_hidden,
             "ocnn_activation": match self.ocnn_activation { HiddenActivation::Linear => "linear", HiddenActivation::Sigmoid => "sigmoid" },
+            "rho": f(self.rho),
+            "ics_constraints": self.ics_constraints,
+            "iterations": self.iterations,
+            "z_dim": self.z_dim,
+            "g_loss_threshold": f(self.g_loss_threshold),
+            "d_real_threshold": f(self.d_real_threshold),
+            "d_fake_threshold": f(self.d_fake_threshold),
+            "step_cap": self.step_cap,
+            "alpha_data": f(self.alpha_data),
+            "alpha_z": f(self.alpha_z),
+            "ganocc_keep": match self.ganocc_keep { KeepPolicy::All => "all", KeepPolicy::Best => "best" },
+            "minl_a": f(self.minl_a),
+            "ensemble": self.ensemble,
+            "ensemble_mode": match self.ensemble_mode { EnsembleMode::Mean => "mean", EnsembleMode::Scaled => "scaled" },
         })
     }
 
@@ -122,6 +210,28 @@ impl Config {
                 Some("linear") => HiddenActivation::Linear,
                 _ => return Err(bad("ocnn_activation")),
             },
+            rho: f("rho")?,
+            ics_constraints: v.get("ics_constraints").and_then(Value::as_bool).ok_or_else(|| bad("ics_constraints"))?,
+            iterations: u("iterations")?,
+            z_dim: u("z_dim")?,
+            g_loss_threshold: f("g_loss_threshold")?,
+            d_real_threshold: f("d_real_threshold")?,
+            d_fake_threshold: f("d_fake_threshold")?,
+            step_cap: u("step_cap")?,
+            alpha_data: f("alpha_data")?,
+            alpha_z: f("alpha_z")?,
+            ganocc_keep: match v.get("ganocc_keep").and_then(Value::as_str) {
+                Some("all") => KeepPolicy::All,
+                Some("best") => KeepPolicy::Best,
+                _ => return Err(bad("ganocc_keep")),
+            },
+            minl_a: f("minl_a")?,
+            ensemble: u("ensemble")?,
+            ensemble_mode: match v.get("ensemble_mode").and_then(Value::as_str) {
+                Some("mean") => EnsembleMode::Mean,
+                Some("scaled") => EnsembleMode::Scaled,
+                _ => return Err(bad("ensemble_mode")),
+            },
         })
     }
 
@@ -134,6 +244,20 @@ impl Config {
         check(self.weight_decay.is_finite() && self.weight_decay >= 0.0, "--weight-decay must be ≥ 0")?;
         check(self.nu > 0.0 && self.nu < 1.0, "--nu must lie in (0, 1)")?;
         check(self.radius_every >= 1, "the radius update period must be ≥ 1 epoch")?;
-        check(self.ocnn_hidden >= 1, "--ocnn-hidden must be ≥ 1")
+        check(self.ocnn_hidden >= 1, "--ocnn-hidden must be ≥ 1")?;
+        check(self.rho > 0.0 && self.rho < 1.0, "--rho must lie in (0, 1)")?;
+        check(self.z_dim >= 1, "--z-dim must be ≥ 1")?;
+        check(self.step_cap >= 1, "--step-cap must be ≥ 1")?;
+        for (v, name) in [
+            (self.g_loss_threshold, "--g-loss-threshold"),
+            (self.d_real_threshold, "--d-real-threshold"),
+            (self.d_fake_threshold, "--d-fake-threshold"),
+            (self.alpha_data, "--alpha-data"),
+            (self.alpha_z, "--alpha-z"),
+        ] {
+            check(v.is_finite() && v > 0.0, &format!("{name} must be a positive number"))?;
+        }
+        check(self.minl_a.is_finite() && self.minl_a >= 0.0, "--minl-a must be ≥ 0")?;
+        check(self.ensemble >= 1, "--ensemble must be ≥ 1")
     }
 }

@@ -42,14 +42,22 @@ pub struct RunResult {
     pub json: Value,
 }
 
-/// The preprocessing each kind of data gets (Deep SVDD's protocol for images: global contrast
-/// normalisation + min-max to [0, 1] from the normal class's training data; standardisation
-/// fitted on training normals for tabular data).
-pub fn scaling_for(input: InputKind) -> Scaling {
+/// The preprocessing each method and kind of data gets: Deep SVDD's protocol for images (global
+/// contrast normalisation + min-max to [0, 1] from the normal class's training data); [-1, 1]
+/// for the GAN methods, whose image generators end in tanh; standardisation fitted on training
+/// normals for tabular data.
+pub fn scaling_for(method: &str, input: InputKind) -> Scaling {
     match input {
         InputKind::Tabular(_) => Scaling::Standardise,
+        _ if matches!(method, "ganocc" | "minlgan") => Scaling::MinMaxSymmetric,
         _ => Scaling::GcnMinMax,
     }
+}
+
+/// MinLGAN stops early and scales its ensemble on held-out normals; GANOCC's `--ganocc-keep
+/// best` picks its ensemble prefix on them.
+pub fn needs_holdout(cfg: &Config) -> bool {
+    cfg.method == "minlgan" || (cfg.method == "ganocc" && cfg.ganocc_keep == crate::config::KeepPolicy::Best)
 }
 
 /// A finished run's result, read back from its `results.json` (for `--resume`).
@@ -72,7 +80,9 @@ pub fn run_one(cfg: &Config, data: &Loaded, spec: &RunSpec) -> Result<RunResult>
     let protocol = ProtocolConfig {
         seed: spec.seed,
         contamination: spec.contamination,
-        scaling: scaling_for(input),
+        scaling: scaling_for(&cfg.method, input),
+        // Methods that choose by held-out normals (never by test labels) get 10 % of them.
+        holdout_fraction: if needs_holdout(cfg) { 0.1 } else { 0.0 },
         ..Default::default()
     };
     let sp = split(data, spec.normal_class, &protocol)?;
@@ -87,6 +97,7 @@ pub fn run_one(cfg: &Config, data: &Loaded, spec: &RunSpec) -> Result<RunResult>
         run.resume = Some(ck);
     }
     run.checkpoint = Some(ckpt);
+    run.out = Some(spec.out.clone());
     let t0 = Instant::now();
     detector.fit(&sp.train, sp.holdout.as_ref(), &mut run)?;
     let train_seconds = t0.elapsed().as_secs_f64();
@@ -104,6 +115,7 @@ pub fn run_one(cfg: &Config, data: &Loaded, spec: &RunSpec) -> Result<RunResult>
     if input != InputKind::Tabular(sp.test.sample_len()) {
         write_extremes(&spec.out, &sp, &scores)?;
     }
+    detector.write_reports(&spec.out, &sp.test, &labels)?;
 
     let json = json!({
         "method": cfg.method,

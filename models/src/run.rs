@@ -35,6 +35,8 @@ pub struct Run {
     pub resume: Option<Checkpoint>,
     /// Phases finished in this run (or before the checkpoint it resumed from).
     pub completed: Vec<String>,
+    /// The run's output folder, for methods that write pictures while training.
+    pub out: Option<PathBuf>,
 }
 
 impl Run {
@@ -49,6 +51,7 @@ impl Run {
             checkpoint: None,
             resume: None,
             completed: Vec::new(),
+            out: None,
         }
     }
 

@@ -4,7 +4,7 @@
 use clap::Parser;
 use datasets::{LabelColumn, Source};
 use engine::Device;
-use models::config::{Config, HiddenActivation, Preset, METHODS};
+use models::config::{Config, EnsembleMode, HiddenActivation, KeepPolicy, Preset, METHODS};
 use models::experiment::{finished_run, run_one, write_summary, RunSpec};
 use models::nets::InputKind;
 use models::{Error, Result};
@@ -63,6 +63,48 @@ struct Args {
     /// linear | sigmoid
     #[arg(long)]
     ocnn_activation: Option<String>,
+    /// ICS: share of training samples split off as atypical
+    #[arg(long)]
+    rho: Option<f32>,
+    /// ICS: on | off (off = without the distance constraints, the paper's NNwICS)
+    #[arg(long)]
+    ics_constraints: Option<String>,
+    /// ICS: training iterations
+    #[arg(long)]
+    iterations: Option<usize>,
+    /// GANOCC, MinLGAN: noise dimension of the generator
+    #[arg(long)]
+    z_dim: Option<usize>,
+    /// GANOCC: train G each epoch until its loss is below this
+    #[arg(long)]
+    g_loss_threshold: Option<f32>,
+    /// GANOCC: train D_k until its loss on real data is below this
+    #[arg(long)]
+    d_real_threshold: Option<f32>,
+    /// GANOCC: … and its loss on synthetic data below this
+    #[arg(long)]
+    d_fake_threshold: Option<f32>,
+    /// GANOCC: most steps of any "train until" loop
+    #[arg(long)]
+    step_cap: Option<usize>,
+    /// GANOCC: weight of the loss on real data
+    #[arg(long)]
+    alpha_data: Option<f32>,
+    /// GANOCC: weight of the loss on synthetic data
+    #[arg(long)]
+    alpha_z: Option<f32>,
+    /// GANOCC: all | best (the ensemble prefix best on a holdout of normals + generated samples)
+    #[arg(long)]
+    ganocc_keep: Option<String>,
+    /// MinLGAN: weight a of the minimum-likelihood term (0 = plain GAN)
+    #[arg(long)]
+    minl_a: Option<f32>,
+    /// MinLGAN: number of independently trained models
+    #[arg(long)]
+    ensemble: Option<usize>,
+    /// MinLGAN: mean (EMinLGAN-1) | scaled (EMinLGAN-2)
+    #[arg(long)]
+    ensemble_mode: Option<String>,
     /// Share of anomalies mixed into the training set
     #[arg(long, default_value_t = 0.0)]
     contamination: f64,
@@ -117,6 +159,38 @@ fn config(a: &Args, input: InputKind) -> Result<Config> {
             "linear" => HiddenActivation::Linear,
             "sigmoid" => HiddenActivation::Sigmoid,
             other => return Err(Error::config(format!("--ocnn-activation {other:?} is not one of linear, sigmoid"))),
+        };
+    }
+    c.rho = a.rho.unwrap_or(c.rho);
+    if let Some(v) = &a.ics_constraints {
+        c.ics_constraints = match v.as_str() {
+            "on" => true,
+            "off" => false,
+            other => return Err(Error::config(format!("--ics-constraints {other:?} is not one of on, off"))),
+        };
+    }
+    c.iterations = a.iterations.unwrap_or(c.iterations);
+    c.z_dim = a.z_dim.unwrap_or(c.z_dim);
+    c.g_loss_threshold = a.g_loss_threshold.unwrap_or(c.g_loss_threshold);
+    c.d_real_threshold = a.d_real_threshold.unwrap_or(c.d_real_threshold);
+    c.d_fake_threshold = a.d_fake_threshold.unwrap_or(c.d_fake_threshold);
+    c.step_cap = a.step_cap.unwrap_or(c.step_cap);
+    c.alpha_data = a.alpha_data.unwrap_or(c.alpha_data);
+    c.alpha_z = a.alpha_z.unwrap_or(c.alpha_z);
+    if let Some(v) = &a.ganocc_keep {
+        c.ganocc_keep = match v.as_str() {
+            "all" => KeepPolicy::All,
+            "best" => KeepPolicy::Best,
+            other => return Err(Error::config(format!("--ganocc-keep {other:?} is not one of all, best"))),
+        };
+    }
+    c.minl_a = a.minl_a.unwrap_or(c.minl_a);
+    c.ensemble = a.ensemble.unwrap_or(c.ensemble);
+    if let Some(v) = &a.ensemble_mode {
+        c.ensemble_mode = match v.as_str() {
+            "mean" => EnsembleMode::Mean,
+            "scaled" => EnsembleMode::Scaled,
+            other => return Err(Error::config(format!("--ensemble-mode {other:?} is not one of mean, scaled"))),
         };
     }
     c.validate()?;

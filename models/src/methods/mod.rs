@@ -13,6 +13,7 @@ use crate::run::Run;
 use datasets::Dataset;
 use engine::Device;
 use std::collections::BTreeMap;
+use std::path::Path;
 
 pub trait Detector {
     /// Trains on normal data (`holdout`: extra normals for methods that pick a model by it).
@@ -26,6 +27,11 @@ pub trait Detector {
     fn state(&self) -> BTreeMap<String, String>;
     /// Restores [`Detector::state`] after the weights are loaded.
     fn set_state(&mut self, state: &BTreeMap<String, String>) -> Result<()>;
+    /// Method-specific outputs written after scoring (plots, tables), given the test data and
+    /// its labels (1 = anomaly). For reporting only: nothing here may change the model.
+    fn write_reports(&self, _out: &Path, _test: &Dataset, _labels: &[u8]) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Builds the detector a configuration names, untrained.

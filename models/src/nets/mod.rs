@@ -5,7 +5,7 @@ mod dcgan;
 mod lenet;
 mod mlp;
 
-pub use dcgan::DcganGenerator28;
+pub use dcgan::{DcganGenerator, Generator, MlpGenerator};
 pub use lenet::{CifarLeNet, CifarLeNetDecoder, MnistLeNet, MnistLeNetDecoder};
 pub use mlp::{Mlp, MlpDecoder};
 

@@ -8,7 +8,7 @@ mod vars;
 
 pub use batchnorm::BatchNorm;
 pub use conv::{Conv2d, ConvTranspose2d};
-pub use linear::Linear;
+pub use linear::{Dense, Linear};
 pub use vars::{Kind, Scope, Vars};
 
 /// Leaky ReLU slope used by every network of the papers (Deep SVDD: 0.1).
