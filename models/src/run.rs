@@ -69,8 +69,8 @@ impl Run {
         }
     }
 
-    /// A progress bar for `epochs × batches` steps (hidden when quiet or not a terminal).
-    fn bar(&self, phase: &str, steps: u64) -> ProgressBar {
+    /// A progress bar for `steps` steps (hidden when quiet).
+    pub fn bar(&self, phase: &str, steps: u64) -> ProgressBar {
         let pb = ProgressBar::new(steps);
         if self.quiet {
             pb.set_draw_target(ProgressDrawTarget::hidden());
@@ -83,6 +83,30 @@ impl Run {
         pb.set_style(style);
         pb.set_prefix(phase.to_string());
         pb
+    }
+
+    /// The NaN guard for methods with their own loops (GANs): a non-finite loss becomes the
+    /// error naming phase, epoch and batch (both 1-based), before any optimiser step uses it.
+    pub fn check_finite(phase: &str, epoch: usize, batch: usize, value: f32) -> Result<f32> {
+        if value.is_finite() {
+            Ok(value)
+        } else {
+            Err(Error::NonFinite { phase: phase.to_string(), epoch, batch, value })
+        }
+    }
+
+    /// Books one finished epoch of a custom loop: loss curve point, throughput counters, and the
+    /// log line when quiet.
+    pub fn record_epoch(&mut self, phase: &str, epoch: usize, epochs: usize, loss: f64, samples: usize, secs: f64) {
+        self.samples_trained += samples;
+        self.train_seconds += secs;
+        self.history.push(LossPoint { phase: phase.to_string(), epoch, loss });
+        if self.quiet {
+            eprintln!(
+                "{phase}: epoch {epoch}/{epochs} loss {loss:.6} ({:.0} samples/s)",
+                samples as f64 / secs.max(1e-9)
+            );
+        }
     }
 
     /// The training loop every method uses: shuffled mini-batches, `loss_fn` builds the loss,
