@@ -131,13 +131,21 @@ impl Config {
         // Method-specific settings (each arm owned by its method's module docs).
         match method {
             "ics" => {
-                // Paper: 10000 iterations, batch 64, L2 1e-6 on the convolutions.
+                // Paper (§3.1): 10000 iterations, batch 64, L2 1e-6 on the convolutions (λ,
+                // added to each of the three losses). Unstated there, so Keras' defaults: Adam
+                // lr 1e-3, also for the autoencoder, whose epochs are our choice (README).
                 c.iterations = if preset == Preset::Paper { 10_000 } else { 1_000 };
                 c.batch_size = 64;
+                c.lr = 1e-3;
+                c.pretrain_lr = 1e-3;
+                c.pretrain_epochs = if preset == Preset::Paper { 50 } else { 10 };
+                c.pretrain_lr_milestone = c.pretrain_epochs;
             }
             "ganocc" => {
-                // Paper: N_D = 250 epochs; DCGAN's Adam (lr 2e-4) and batch 64.
-                c.epochs = if preset == Preset::Paper { 250 } else { 20 };
+                // Paper: N_D = 250 epochs; DCGAN's Adam (lr 2e-4) and batch 64. The paper sets no
+                // step cap; quick runs cap each "train until" loop at 200 steps.
+                c.epochs = if preset == Preset::Paper { 250 } else { 10 };
+                c.step_cap = if preset == Preset::Paper { 500 } else { 200 };
                 c.lr = 2e-4;
                 c.batch_size = 64;
             }

@@ -131,6 +131,10 @@ pub fn run_one(cfg: &Config, data: &Loaded, spec: &RunSpec) -> Result<RunResult>
         "train_samples_per_second": run.samples_per_second(),
         "config": cfg.to_json(),
     });
+    let mut json = json;
+    if let Some(r) = detector.report_json() {
+        json["method_report"] = r;
+    }
     let text = serde_json::to_string_pretty(&json).expect("JSON values always serialise");
     safetensors::write_atomic(&spec.out.join("results.json"), text.as_bytes())?;
     Ok(RunResult { normal_class: spec.normal_class, seed: spec.seed, auc_roc: auc, auc_pr: ap, json })

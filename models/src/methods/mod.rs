@@ -3,6 +3,7 @@
 
 pub mod dcae;
 pub mod dsvdd;
+pub mod ganocc;
 pub mod ocnn;
 
 use crate::config::Config;
@@ -32,6 +33,11 @@ pub trait Detector {
     fn write_reports(&self, _out: &Path, _test: &Dataset, _labels: &[u8]) -> Result<()> {
         Ok(())
     }
+    /// What the method wants recorded in `results.json` under `method_report` (step counts,
+    /// cap hits, the epoch a holdout chose…).
+    fn report_json(&self) -> Option<serde_json::Value> {
+        None
+    }
 }
 
 /// Builds the detector a configuration names, untrained.
@@ -41,6 +47,7 @@ pub fn build(cfg: &Config, input: InputKind, seed: u64, device: Device) -> Resul
         "dsvdd" => Box::new(dsvdd::DeepSvdd::new(cfg.clone(), input, false, seed, device)?),
         "dsvdd-soft" => Box::new(dsvdd::DeepSvdd::new(cfg.clone(), input, true, seed, device)?),
         "ocnn" => Box::new(ocnn::OcNn::new(cfg.clone(), input, seed, device)?),
+        "ganocc" => Box::new(ganocc::Ganocc::new(cfg.clone(), input, seed, device)?),
         other => return Err(Error::config(format!("--method {other} is not implemented yet in this version"))),
     })
 }
