@@ -10,6 +10,7 @@ pub mod methods;
 pub mod metrics;
 pub mod nets;
 pub mod nn;
+pub mod platform;
 pub mod report;
 pub mod run;
 

@@ -291,6 +291,7 @@ fn main_inner(a: Args) -> Result<()> {
 }
 
 fn main() -> ExitCode {
+    models::platform::quiet_gpu_probe();
     let args = Args::parse();
     match main_inner(args) {
         Ok(()) => ExitCode::SUCCESS,
