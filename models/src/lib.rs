@@ -13,5 +13,6 @@ pub mod nn;
 pub mod platform;
 pub mod report;
 pub mod run;
+pub mod ssim;
 
 pub use error::{Error, Result};

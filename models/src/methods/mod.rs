@@ -4,6 +4,7 @@
 pub mod dcae;
 pub mod dsvdd;
 pub mod ganocc;
+pub mod ics;
 pub mod ocnn;
 
 use crate::config::Config;
@@ -47,6 +48,7 @@ pub fn build(cfg: &Config, input: InputKind, seed: u64, device: Device) -> Resul
         "dsvdd" => Box::new(dsvdd::DeepSvdd::new(cfg.clone(), input, false, seed, device)?),
         "dsvdd-soft" => Box::new(dsvdd::DeepSvdd::new(cfg.clone(), input, true, seed, device)?),
         "ocnn" => Box::new(ocnn::OcNn::new(cfg.clone(), input, seed, device)?),
+        "ics" => Box::new(ics::Ics::new(cfg.clone(), input, seed, device)?),
         "ganocc" => Box::new(ganocc::Ganocc::new(cfg.clone(), input, seed, device)?),
         other => return Err(Error::config(format!("--method {other} is not implemented yet in this version"))),
     })

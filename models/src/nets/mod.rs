@@ -2,10 +2,12 @@
 //! (CIFAR-10), or a flat feature vector (tabular data).
 
 mod dcgan;
+mod icsnet;
 mod lenet;
 mod mlp;
 
 pub use dcgan::{DcganGenerator, Generator, MlpGenerator};
+pub use icsnet::IcsNet;
 pub use lenet::{CifarLeNet, CifarLeNetDecoder, MnistLeNet, MnistLeNetDecoder};
 pub use mlp::{Mlp, MlpDecoder};
 

@@ -1,0 +1,428 @@
+//! Intra-Class Splitting (Schlachter, Liao, Yang & Tu, 2019): make a one-class problem binary
+//! by splitting the normal training data into typical and atypical samples, then train an
+//! ordinary classifier with distance constraints on its latent space.
+//!
+//! 1. (§2.1) Train an autoencoder on all normal training samples with MSE; compute
+//!    sim(x, x̂) for every training sample (SSIM for images, −MSE for tabular data); the ρ share
+//!    with the lowest similarity is *atypical*, the rest *typical*.
+//! 2. (§2.3) Train feature extractor → z → classification head (probability "atypical"), with a
+//!    distance subnetwork dist(z_i, z_j) = σ(dense(|z_i − z_j|)) used in training only. One
+//!    iteration steps three losses in turn, each on a fresh batch:
+//!    closeness (Eq. 2) on typical pairs, L_cls = −mean log(1 − dist);
+//!    intra-class BCE (Eq. 3) on a batch of all samples, typical = 0, atypical = 1;
+//!    dispersion (Eq. 4) on atypical pairs, L_disp = −mean log dist.
+//!    Every loss carries the L2 penalty λ·Σ‖W‖² of the convolution kernels (§3.1, λ = 1e-6).
+//!    `--ics-constraints off` steps only the BCE (the paper's NNwICS).
+//! 3. Score = the classification head's logit (monotone in its output probability, so the same
+//!    ranking and AUC, without the ties of a sigmoid saturating at 1.0 in f32).
+//!
+//! Why |z_i − z_j|: the paper's "subtraction layer + dense layer" read literally,
+//! σ(w·(z_i − z_j) + b), is antisymmetric in the pair (dist(z_j, z_i) = σ(b − w·Δ)), and over
+//! both orders of a pair the dispersion loss −log σ(b + s) − log σ(b − s) is convex in
+//! s = w·Δ with its minimum at s = 0: it would pull atypical samples *together*, the opposite
+//! of constraint 3. The element-wise absolute difference (the Siamese-network L1 distance)
+//! keeps the learned dense layer and makes dist symmetric, as a distance must be.
+
+use super::Detector;
+use crate::batch::{batch, map_in_chunks};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::methods::dcae::Autoencoder;
+use crate::metrics::auc_roc;
+use crate::nets::{IcsNet, InputKind};
+use crate::nn::{Dense, Mode, Scope, Vars};
+use crate::report::image_grid;
+use crate::run::Run;
+use crate::ssim::ssim;
+use datasets::Dataset;
+use engine::optim::{Adam, AdamConfig, Optimizer};
+use engine::{no_grad, Device, Rng, Tensor};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+
+/// The outcome of intra-class splitting over the training set.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Split {
+    /// sim(x, x̂) per training sample (SSIM, or −MSE for tabular data).
+    pub similarity: Vec<f32>,
+    /// Whether each training sample is atypical.
+    pub atypical: Vec<bool>,
+}
+
+impl Split {
+    pub fn typical_indices(&self) -> Vec<usize> {
+        (0..self.atypical.len()).filter(|&i| !self.atypical[i]).collect()
+    }
+
+    pub fn atypical_indices(&self) -> Vec<usize> {
+        (0..self.atypical.len()).filter(|&i| self.atypical[i]).collect()
+    }
+}
+
+/// The ⌊ρ·n⌉ samples with the lowest similarity are atypical (at least one, and at least one
+/// sample stays typical). Ties are broken by index, so the split depends on the similarities
+/// alone.
+pub fn split_by_similarity(similarity: &[f32], rho: f32) -> Result<Vec<bool>> {
+    let n = similarity.len();
+    if n < 2 {
+        return Err(Error::config(format!("ICS needs at least 2 training samples to split, got {n}")));
+    }
+    if let Some(i) = similarity.iter().position(|s| !s.is_finite()) {
+        return Err(Error::config(format!("ICS: similarity of training sample {i} is {}", similarity[i])));
+    }
+    let k = ((rho as f64 * n as f64).round() as usize).clamp(1, n - 1);
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| similarity[a].total_cmp(&similarity[b]).then(a.cmp(&b)));
+    let mut atypical = vec![false; n];
+    for &i in &order[..k] {
+        atypical[i] = true;
+    }
+    Ok(atypical)
+}
+
+/// sim(x, x̂) for every sample of `data`: SSIM with the data range of `data` for images, the
+/// negative mean squared error for feature vectors.
+pub fn similarities(ae: &Autoencoder, data: &Dataset, data_range: f32, device: Device) -> Result<Vec<f32>> {
+    let shape = data.shape.clone();
+    let image = shape.len() == 3;
+    let recon = no_grad(|| map_in_chunks(data, 500, device, |b| Ok(ae.reconstruct(b, Mode::Eval)?.to_vec())))?;
+    let d = data.sample_len();
+    (0..data.len())
+        .map(|i| {
+            let (x, r) = (data.sample(i), &recon[i * d..(i + 1) * d]);
+            if image {
+                ssim(x, r, &shape, data_range).map_err(Error::config)
+            } else {
+                Ok(-x.iter().zip(r).map(|(a, b)| (a - b) * (a - b)).sum::<f32>() / d as f32)
+            }
+        })
+        .collect()
+}
+
+/// max − min over every value of `data` (1 after the images' GCN + min-max scaling).
+fn data_range(data: &Dataset) -> f32 {
+    let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
+    for i in 0..data.len() {
+        for &v in data.sample(i) {
+            lo = lo.min(v);
+            hi = hi.max(v);
+        }
+    }
+    if hi > lo {
+        hi - lo
+    } else {
+        1.0
+    }
+}
+
+/// Endless shuffled passes over a subset; a batch never straddles two passes, so it never
+/// holds a sample twice.
+struct Stream {
+    order: Vec<usize>,
+    pos: usize,
+}
+
+impl Stream {
+    fn new(pool: Vec<usize>, rng: &mut Rng) -> Self {
+        let mut order = pool;
+        rng.shuffle(&mut order);
+        Stream { order, pos: 0 }
+    }
+
+    fn next(&mut self, b: usize, rng: &mut Rng) -> Vec<usize> {
+        let b = b.min(self.order.len());
+        if self.pos + b > self.order.len() {
+            rng.shuffle(&mut self.order);
+            self.pos = 0;
+        }
+        self.pos += b;
+        self.order[self.pos - b..self.pos].to_vec()
+    }
+}
+
+/// B pairs within a batch of B: each i with a uniformly drawn partner j ≠ i (Eqs. 2 and 4 sum
+/// B terms dist(z_i, z_{j≠i})).
+fn partner_pairs(b: usize, rng: &mut Rng) -> Vec<(usize, usize)> {
+    (0..b).map(|i| (i, (i + 1 + rng.below(b - 1)) % b)).collect()
+}
+
+pub struct Ics {
+    cfg: Config,
+    input: InputKind,
+    rng: Rng,
+    vars: Vars,
+    net: IcsNet,
+    /// The distance subnetwork's dense layer, |z_i − z_j| → logit of dist (training only).
+    dist: Dense,
+    /// Kept after `fit` for the reports (split pictures, the SSIM baseline); not saved.
+    ae: Option<Autoencoder>,
+    split: Option<Split>,
+}
+
+impl Ics {
+    pub fn new(cfg: Config, input: InputKind, seed: u64, device: Device) -> Result<Self> {
+        let mut rng = Rng::new(seed);
+        let vars = Vars::new();
+        let s = Scope::new(&vars, device);
+        let net = IcsNet::new(&s.sub("net"), &mut rng, input)?;
+        let dist = {
+            let s = s.sub("dist");
+            let d = net.rep_dim();
+            let w = engine::init::glorot_uniform(&[1, d], 1.0, &mut rng, device)?;
+            let b = Tensor::param(vec![0.0], &[1], device)?;
+            Dense { weight: s.param("weight", w), bias: s.param("bias", b) }
+        };
+        Ok(Ics { cfg, input, rng, vars, net, dist, ae: None, split: None })
+    }
+
+    fn device(&self) -> Device {
+        self.vars.params()[0].device()
+    }
+
+    /// The split of the last `fit` (none for a model loaded from a file).
+    pub fn split(&self) -> Option<&Split> {
+        self.split.as_ref()
+    }
+
+    /// Step 1: train the autoencoder on `train` and split it (§2.1). Deterministic for a seed.
+    pub fn intra_class_split(&mut self, train: &Dataset, run: &mut Run) -> Result<Split> {
+        let ae = Autoencoder::new(self.input, &mut self.rng.fork(1), self.device())?;
+        ae.train(&self.cfg, train, run)?;
+        let similarity = similarities(&ae, train, data_range(train), self.device())?;
+        let atypical = split_by_similarity(&similarity, self.cfg.rho)?;
+        self.ae = Some(ae);
+        Ok(Split { similarity, atypical })
+    }
+
+    /// Logits of dist(z_i, z_j) for `pairs` of rows of z.
+    fn dist_logits(&self, z: &Tensor, pairs: &[(usize, usize)]) -> engine::Result<Tensor> {
+        let n = pairs.len();
+        self.dist.forward(&z.pairwise_diff(pairs)?.abs()?)?.reshape(&[n])
+    }
+
+    /// The loss plus λ·Σ‖W_conv‖².
+    fn regularised(&self, loss: Tensor) -> engine::Result<Tensor> {
+        match self.net.conv_l2()? {
+            Some(l2) if self.cfg.weight_decay > 0.0 => loss.add(&l2.mul_scalar(self.cfg.weight_decay)?),
+            _ => Ok(loss),
+        }
+    }
+
+    fn logits(&self, data: &Dataset) -> Result<Vec<f32>> {
+        let dev = self.device();
+        Ok(no_grad(|| map_in_chunks(data, 500, dev, |b| Ok(self.net.head(&self.net.features(b)?)?.to_vec())))?)
+    }
+
+    /// Step 2: the three losses stepped in turn for `cfg.iterations` iterations (§2.3).
+    fn train_classifier(&self, train: &Dataset, split: &Split, run: &mut Run) -> Result<()> {
+        let (typical, atypical) = (split.typical_indices(), split.atypical_indices());
+        let constraints = self.cfg.ics_constraints;
+        if constraints && (typical.len() < 2 || atypical.len() < 2) {
+            return Err(Error::config(format!(
+                "ICS: the distance constraints need at least 2 typical and 2 atypical samples, the split has {} and {} \
+                 (raise --rho, or use --ics-constraints off)",
+                typical.len(),
+                atypical.len()
+            )));
+        }
+        let dev = self.device();
+        let b = self.cfg.batch_size;
+        let adam = |params: Vec<Tensor>| Adam::new(params, AdamConfig { lr: self.cfg.lr, ..Default::default() });
+        // One optimiser per loss, each over the subnetworks that loss reaches (as three Keras
+        // models sharing layers would have): closeness and dispersion train the feature
+        // extractor and the distance subnetwork, the BCE the feature extractor and the head.
+        let (net_p, head_p, dist_p) =
+            (self.vars.params_under("net.fc"), self.vars.params_under("net.head"), self.vars.params_under("dist."));
+        let conv_p = self.vars.params_under("net.conv");
+        let extractor: Vec<Tensor> = conv_p.into_iter().chain(net_p).collect();
+        let with = |a: &[Tensor], b: &[Tensor]| a.iter().chain(b).cloned().collect::<Vec<_>>();
+        let mut opt_cls = adam(with(&extractor, &dist_p));
+        let mut opt_ic = adam(with(&extractor, &head_p));
+        let mut opt_disp = adam(with(&extractor, &dist_p));
+
+        let rng = &mut run.rng;
+        let mut s_typ = Stream::new(typical, rng);
+        let mut s_atyp = Stream::new(atypical, rng);
+        let mut s_all = Stream::new((0..train.len()).collect(), rng);
+        let label = |idx: &[usize]| -> engine::Result<Tensor> {
+            let y = idx.iter().map(|&i| if split.atypical[i] { 1.0 } else { 0.0 }).collect();
+            Tensor::from_vec(y, &[idx.len()], dev)
+        };
+
+        let iters = self.cfg.iterations;
+        let log_every = (iters / 25).max(1);
+        let pb = run.bar("ics", iters as u64);
+        let phases = ["ics-closeness", "ics-intra-class", "ics-dispersion"];
+        // Per phase, over the current logging interval: loss sum, steps, samples, seconds.
+        let (mut sums, mut counts, mut samples, mut secs) = ([0.0f64; 3], [0usize; 3], [0usize; 3], [0.0f64; 3]);
+        for it in 0..iters {
+            for (k, phase) in phases.iter().enumerate() {
+                if k != 1 && !constraints {
+                    continue;
+                }
+                let rng = &mut run.rng;
+                let t0 = Instant::now();
+                let (loss, opt, n) = match k {
+                    // Eq. 2: −log(1 − σ(a)) = softplus(a), a the logit of dist.
+                    0 | 2 => {
+                        let idx = if k == 0 { s_typ.next(b, rng) } else { s_atyp.next(b, rng) };
+                        let pairs = partner_pairs(idx.len(), rng);
+                        let a = self.dist_logits(&self.net.features(&batch(train, &idx, dev)?)?, &pairs)?;
+                        // Eq. 4: −log σ(a) = softplus(−a).
+                        let a = if k == 0 { a } else { a.neg()? };
+                        (a.softplus()?.mean_all()?, if k == 0 { &mut opt_cls } else { &mut opt_disp }, idx.len())
+                    }
+                    // Eq. 3, from the logits so it is finite for any input.
+                    _ => {
+                        let idx = s_all.next(b, rng);
+                        let logit = self.net.head(&self.net.features(&batch(train, &idx, dev)?)?)?;
+                        (logit.bce_with_logits(&label(&idx)?)?, &mut opt_ic, idx.len())
+                    }
+                };
+                let value = Run::check_finite(phase, it + 1, 1, loss.to_scalar()?).inspect_err(|_| pb.abandon())?;
+                let loss = self.regularised(loss)?;
+                opt.zero_grad();
+                loss.backward()?;
+                opt.step()?;
+                sums[k] += value as f64;
+                counts[k] += 1;
+                samples[k] += n;
+                secs[k] += t0.elapsed().as_secs_f64();
+            }
+            pb.inc(1);
+            if (it + 1) % log_every == 0 || it + 1 == iters {
+                // One loss-curve point per phase; the curve's "epoch" axis is the iteration.
+                let mut msg = String::new();
+                for k in 0..3 {
+                    if counts[k] > 0 {
+                        let mean = sums[k] / counts[k] as f64;
+                        run.record_epoch(phases[k], it + 1, iters, mean, samples[k], secs[k]);
+                        msg.push_str(&format!("{} {mean:.4} ", &phases[k][4..]));
+                    }
+                }
+                pb.set_message(msg);
+                (sums, counts, samples, secs) = ([0.0; 3], [0; 3], [0; 3], [0.0; 3]);
+            }
+        }
+        pb.finish_and_clear();
+        run.completed.push("ics".to_string());
+        Ok(())
+    }
+
+    /// `typical.png`, `atypical.png` (32 random samples of each subset, the paper's Figure 1)
+    /// and `split.csv` (training index, similarity, atypical).
+    fn write_split(&self, out: &Path, train: &Dataset, split: &Split) -> Result<()> {
+        let mut csv = String::from("index,similarity,atypical\n");
+        for (i, (s, a)) in split.similarity.iter().zip(&split.atypical).enumerate() {
+            csv.push_str(&format!("{i},{s},{}\n", *a as u8));
+        }
+        let path = out.join("split.csv");
+        std::fs::write(&path, csv).map_err(|e| Error::file(&path, e))?;
+        if train.shape.len() != 3 {
+            return Ok(());
+        }
+        let mut rng = self.rng.clone().fork(2);
+        for (name, mut idx, title) in [
+            ("typical.png", split.typical_indices(), "typical normal samples (random 32)"),
+            ("atypical.png", split.atypical_indices(), "atypical normal samples (random 32)"),
+        ] {
+            rng.shuffle(&mut idx);
+            idx.truncate(32);
+            let path = out.join(name);
+            let imgs = train.select(&idx);
+            image_grid(&path, &imgs.x, &train.shape, idx.len(), 8, title).map_err(|e| Error::file(&path, e))?;
+        }
+        Ok(())
+    }
+}
+
+impl Detector for Ics {
+    fn fit(&mut self, train: &Dataset, _holdout: Option<&Dataset>, run: &mut Run) -> Result<()> {
+        let split = self.intra_class_split(train, run)?;
+        if let Some(out) = run.out.clone() {
+            self.write_split(&out, train, &split)?;
+        }
+        self.train_classifier(train, &split, run)?;
+        self.split = Some(split);
+        Ok(())
+    }
+
+    fn score(&self, x: &Dataset) -> Result<Vec<f32>> {
+        self.logits(x)
+    }
+
+    fn vars(&self) -> &Vars {
+        &self.vars
+    }
+
+    /// The split's size and similarity cut, for a reader of the saved model (scoring needs
+    /// nothing but the weights).
+    fn state(&self) -> BTreeMap<String, String> {
+        let mut m = BTreeMap::new();
+        if let Some(s) = &self.split {
+            let cut =
+                s.similarity.iter().zip(&s.atypical).filter(|(_, &a)| a).map(|(&v, _)| v).fold(f32::MIN, f32::max);
+            m.insert("n_atypical".into(), s.atypical_indices().len().to_string());
+            m.insert("n_typical".into(), s.typical_indices().len().to_string());
+            m.insert("similarity_cut".into(), cut.to_string());
+        }
+        m
+    }
+
+    fn set_state(&mut self, _: &BTreeMap<String, String>) -> Result<()> {
+        Ok(())
+    }
+
+    /// `ssim_baseline.json`: the paper's "SSIM" column, the autoencoder's similarity as the
+    /// score (lower similarity = more anomalous), from the autoencoder this run split with.
+    fn write_reports(&self, out: &Path, test: &Dataset, labels: &[u8]) -> Result<()> {
+        let Some(ae) = &self.ae else { return Ok(()) };
+        let sim = similarities(ae, test, data_range(test).max(1.0), self.device())?;
+        let scores: Vec<f32> = sim.iter().map(|s| -s).collect();
+        let auc = auc_roc(&scores, labels).unwrap_or(f64::NAN);
+        let json =
+            serde_json::json!({ "similarity": if test.shape.len() == 3 { "ssim" } else { "-mse" }, "auc_roc": auc });
+        let path = out.join("ssim_baseline.json");
+        std::fs::write(&path, serde_json::to_string_pretty(&json).expect("JSON")).map_err(|e| Error::file(&path, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lowest_rho_share_is_atypical_ties_by_index() {
+        let sim = [0.9, 0.1, 0.5, 0.1, 0.8, 0.7, 0.3, 0.95, 0.6, 0.2];
+        let a = split_by_similarity(&sim, 0.2).unwrap();
+        assert_eq!(a.iter().filter(|&&x| x).count(), 2);
+        assert!(a[1] && a[3]);
+        let a = split_by_similarity(&sim, 0.3).unwrap();
+        assert!(a[1] && a[3] && a[9]);
+        // Ties at the cut go to the lower index.
+        let a = split_by_similarity(&[0.5, 0.5, 0.5, 0.5], 0.5).unwrap();
+        assert_eq!(a, vec![true, true, false, false]);
+        // At least one on each side.
+        assert_eq!(split_by_similarity(&[0.1, 0.2, 0.3], 0.01).unwrap().iter().filter(|&&x| x).count(), 1);
+        assert_eq!(split_by_similarity(&[0.1, 0.2, 0.3], 0.99).unwrap().iter().filter(|&&x| x).count(), 2);
+        assert!(split_by_similarity(&[0.1, f32::NAN], 0.5).is_err());
+    }
+
+    #[test]
+    fn pairs_never_pair_a_sample_with_itself_and_streams_never_repeat_in_a_batch() {
+        let mut rng = Rng::new(5);
+        for b in [2, 3, 64] {
+            for (i, j) in partner_pairs(b, &mut rng) {
+                assert!(i != j && j < b);
+            }
+        }
+        let mut s = Stream::new((0..10).collect(), &mut rng);
+        for _ in 0..20 {
+            let mut idx = s.next(4, &mut rng);
+            idx.sort();
+            idx.dedup();
+            assert_eq!(idx.len(), 4);
+        }
+    }
+}

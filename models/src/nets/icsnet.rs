@@ -1,0 +1,113 @@
+//! The ICS classifier backbone (Schlachter et al. 2019, §3.1): a feature extraction subnetwork
+//! x → z and a classification subnetwork z → logit of "atypical". The paper uses AlexNet, with
+//! z = the second-last layer and the head = its output layer; AlexNet is built for 227 × 227
+//! inputs, so at 28 × 28 and 32 × 32 we keep its layer types and drop its size: a LeNet-sized
+//! stack of convolutions with biases, leaky ReLU and 2 × 2 max pooling, one dense layer to z,
+//! and no batch norm (AlexNet has none, and ICS steps losses on batches of only typical or only
+//! atypical samples, whose batch statistics differ from the mixed batches scoring sees).
+//! Weights are Glorot-uniform and biases zero: Keras' defaults, as in the paper's TensorFlow.
+
+use crate::nets::InputKind;
+use crate::nn::{Conv2d, Dense, Scope, LEAKY_SLOPE};
+use engine::init::glorot_uniform;
+use engine::{Result, Rng, Tensor};
+
+/// A convolution with a per-channel bias (`out × 1 × 1`, broadcast over the feature map).
+struct BiasedConv {
+    conv: Conv2d,
+    bias: Tensor,
+}
+
+impl BiasedConv {
+    fn new(s: &Scope, rng: &mut Rng, inputs: usize, outputs: usize, k: usize) -> Result<Self> {
+        let w = glorot_uniform(&[outputs, inputs, k, k], 1.0, rng, s.device)?;
+        let conv = Conv2d { weight: s.param("weight", w), stride: 1, pad: k / 2 };
+        let bias = s.param("bias", Tensor::param(vec![0.0; outputs], &[outputs, 1, 1], s.device)?);
+        Ok(BiasedConv { conv, bias })
+    }
+
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.conv.forward(x)?.add(&self.bias)
+    }
+}
+
+fn glorot_dense(s: &Scope, rng: &mut Rng, inputs: usize, outputs: usize) -> Result<Dense> {
+    let w = glorot_uniform(&[outputs, inputs], 1.0, rng, s.device)?;
+    let b = Tensor::param(vec![0.0; outputs], &[outputs], s.device)?;
+    Ok(Dense { weight: s.param("weight", w), bias: s.param("bias", b) })
+}
+
+/// Layer widths per input kind: convolution channels (5 × 5, each followed by a 2 × 2 pool),
+/// then the dense layers (the last one's width is dim z).
+fn widths(kind: InputKind) -> (usize, Vec<usize>, Vec<usize>) {
+    match kind {
+        // 1×28×28 → 16@14×14 → 32@7×7 → 1568 → 64 = z.
+        InputKind::Mnist => (1, vec![16, 32], vec![32 * 7 * 7, 64]),
+        // 3×32×32 → 32@16×16 → 64@8×8 → 128@4×4 → 2048 → 128 = z.
+        InputKind::Cifar => (3, vec![32, 64, 128], vec![128 * 4 * 4, 128]),
+        // d → 64 → 32 = z.
+        InputKind::Tabular(d) => (0, vec![], vec![d, 64, 32]),
+    }
+}
+
+pub struct IcsNet {
+    convs: Vec<BiasedConv>,
+    dense: Vec<Dense>,
+    head: Dense,
+}
+
+impl IcsNet {
+    pub fn new(s: &Scope, rng: &mut Rng, kind: InputKind) -> Result<Self> {
+        let (mut c_in, chans, dense_w) = widths(kind);
+        let mut convs = Vec::new();
+        for (i, &c) in chans.iter().enumerate() {
+            convs.push(BiasedConv::new(&s.sub(&format!("conv{}", i + 1)), rng, c_in, c, 5)?);
+            c_in = c;
+        }
+        let mut dense = Vec::new();
+        for (i, w) in dense_w.windows(2).enumerate() {
+            dense.push(glorot_dense(&s.sub(&format!("fc{}", i + 1)), rng, w[0], w[1])?);
+        }
+        let head = glorot_dense(&s.sub("head"), rng, *dense_w.last().expect("non-empty"), 1)?;
+        Ok(IcsNet { convs, dense, head })
+    }
+
+    /// Width of the latent code z.
+    pub fn rep_dim(&self) -> usize {
+        self.head.weight.dims()[1]
+    }
+
+    /// Feature extraction subnetwork: x → z (`n × rep_dim`).
+    pub fn features(&self, x: &Tensor) -> Result<Tensor> {
+        let mut h = x.clone();
+        for c in &self.convs {
+            h = c.forward(&h)?.leaky_relu(LEAKY_SLOPE)?.max_pool2d(2, 2, 0)?;
+        }
+        if !self.convs.is_empty() {
+            h = h.flatten()?;
+        }
+        for d in &self.dense {
+            h = d.forward(&h)?.leaky_relu(LEAKY_SLOPE)?;
+        }
+        Ok(h)
+    }
+
+    /// Classification subnetwork: z → logit of "atypical" (`n`); the probability is its sigmoid.
+    pub fn head(&self, z: &Tensor) -> Result<Tensor> {
+        let n = z.dims()[0];
+        self.head.forward(z)?.reshape(&[n])
+    }
+
+    /// Σ‖W‖² over the convolution kernels (the paper's L2 regularisation is on those only).
+    pub fn conv_l2(&self) -> Result<Option<Tensor>> {
+        let mut total: Option<Tensor> = None;
+        for c in &self.convs {
+            let t = c.conv.weight.sqr()?.sum_all()?;
+            total = Some(match total {
+                Some(s) => s.add(&t)?,
+                None => t,
+            });
+        }
+        Ok(total)
+    }
+}
