@@ -5,6 +5,7 @@ pub mod dcae;
 pub mod dsvdd;
 pub mod ganocc;
 pub mod ics;
+pub mod minlgan;
 pub mod ocnn;
 
 use crate::config::Config;
@@ -49,6 +50,7 @@ pub fn build(cfg: &Config, input: InputKind, seed: u64, device: Device) -> Resul
         "dsvdd-soft" => Box::new(dsvdd::DeepSvdd::new(cfg.clone(), input, true, seed, device)?),
         "ocnn" => Box::new(ocnn::OcNn::new(cfg.clone(), input, seed, device)?),
         "ics" => Box::new(ics::Ics::new(cfg.clone(), input, seed, device)?),
+        "minlgan" => Box::new(minlgan::MinLGan::new(cfg.clone(), input, seed, device)?),
         "ganocc" => Box::new(ganocc::Ganocc::new(cfg.clone(), input, seed, device)?),
         other => return Err(Error::config(format!("--method {other} is not implemented yet in this version"))),
     })

@@ -4,6 +4,7 @@
 mod dcgan;
 mod icsnet;
 mod lenet;
+pub mod minlgan;
 mod mlp;
 
 pub use dcgan::{DcganGenerator, Generator, MlpGenerator};
