@@ -48,7 +48,7 @@ pub fn to_bytes(tensors: &[(&str, &Tensor)], metadata: &BTreeMap<String, String>
     }
     let mut json = serde_json::to_vec(&Value::Object(header)).expect("a JSON map always serialises");
     // Pad so the data starts 8-byte aligned, as the reference writer does.
-    while (json.len() + 8) % 8 != 0 {
+    while !(json.len() + 8).is_multiple_of(8) {
         json.push(b' ');
     }
     let mut out = Vec::with_capacity(8 + json.len() + offset);

@@ -109,8 +109,8 @@ pub fn run_one(cfg: &Config, data: &Loaded, spec: &RunSpec) -> Result<RunResult>
     let ap = auc_pr(&scores, &labels).unwrap_or(f64::NAN);
 
     save_model(&spec.out.join("model.safetensors"), detector.as_ref(), cfg, &sp, spec)?;
-    write_scores_csv(&spec.out.join("scores.csv"), &scores, Some(&labels)).map_err(|e| Error::file(&spec.out, e))?;
-    roc_plot(&spec.out.join("roc.png"), &roc_curve(&scores, &labels), auc).map_err(|e| Error::file(&spec.out, e))?;
+    write_scores_csv(spec.out.join("scores.csv"), &scores, Some(&labels)).map_err(|e| Error::file(&spec.out, e))?;
+    roc_plot(spec.out.join("roc.png"), &roc_curve(&scores, &labels), auc).map_err(|e| Error::file(&spec.out, e))?;
     write_loss_plot(&spec.out.join("loss.png"), &run)?;
     if input != InputKind::Tabular(sp.test.sample_len()) {
         write_extremes(&spec.out, &sp, &scores)?;

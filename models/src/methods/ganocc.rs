@@ -328,13 +328,12 @@ impl Detector for Ganocc {
             let mut sample_rng = Rng::new(self.seed ^ ((k as u64 + 1) << 32));
             let kept_samples = self.generate(KEEP_SAMPLES, &mut sample_rng)?.to_vec();
             if let Some(dir) = &samples_dir {
-                if (k + 1) % grid_every == 0 || k + 1 == epochs || k == 0 {
-                    if !matches!(self.input, InputKind::Tabular(_)) {
-                        let path = dir.join(format!("epoch_{}.png", k + 1));
-                        let title = format!("generator samples, epoch {}", k + 1);
-                        image_grid(&path, &kept_samples, &train.shape, KEEP_SAMPLES.min(32), 8, &title)
-                            .map_err(|e| Error::file(&path, e))?;
-                    }
+                let due = (k + 1) % grid_every == 0 || k + 1 == epochs || k == 0;
+                if due && !matches!(self.input, InputKind::Tabular(_)) {
+                    let path = dir.join(format!("epoch_{}.png", k + 1));
+                    let title = format!("generator samples, epoch {}", k + 1);
+                    image_grid(&path, &kept_samples, &train.shape, KEEP_SAMPLES.min(32), 8, &title)
+                        .map_err(|e| Error::file(&path, e))?;
                 }
             }
             self.samples.push(kept_samples);

@@ -40,6 +40,7 @@ pub struct ConvTranspose2d {
 
 impl ConvTranspose2d {
     /// Weight `in × out × k × k` (PyTorch's layout), PyTorch's default initialisation.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         s: &Scope,
         rng: &mut Rng,
