@@ -1,25 +1,11 @@
 //! The binaries as a user meets them: short end-to-end runs on the bundled mnist-mini data, the
 //! save → score round trip, and `error: …` with exit status 2 for bad input.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("oneclass-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
-}
-
-fn train(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_train")).args(args).output().expect("train runs")
-}
-
-fn auc_line(o: &Output) -> f64 {
-    let out = String::from_utf8_lossy(&o.stdout);
-    let last = out.lines().last().unwrap_or_default().to_string();
-    assert!(last.starts_with("AUC-ROC "), "last line {last:?}; stderr: {}", String::from_utf8_lossy(&o.stderr));
-    last[8..].trim().parse().unwrap()
-}
+use common::{assert_score_reproduces, auc_line, tmp, train};
+use std::path::Path;
+use std::process::Command;
 
 /// Trains `method` for a few epochs on mnist-mini and returns the AUC (normal class 1 unless
 /// `extra` says otherwise: clap keeps the last value of a repeated flag).
@@ -68,20 +54,7 @@ fn score_reproduces_the_training_auc_exactly() {
     let out = tmp("roundtrip");
     // Six epochs, so the saved radius R is a real one, not the initial 0.
     let trained = short_run("dsvdd-soft", &out, &["--seed", "3", "--epochs", "6"]);
-    let o = Command::new(env!("CARGO_BIN_EXE_score"))
-        .args([
-            "--model",
-            out.join("model.safetensors").to_str().unwrap(),
-            "--out",
-            out.join("rescored.csv").to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(auc_line(&o), trained);
-    let a = std::fs::read(out.join("scores.csv")).unwrap();
-    let b = std::fs::read(out.join("rescored.csv")).unwrap();
-    assert_eq!(a, b, "scores differ after save → load");
+    assert_score_reproduces(&out, trained);
     let _ = std::fs::remove_dir_all(&out);
 }
 

@@ -1,25 +1,11 @@
 //! GANOCC end to end: a short run on mnist-mini well above chance with its reports, the save →
 //! score round trip, the step caps, resume after a kill, and a tabular set.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("oneclass-ganocc-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
-}
-
-fn train(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_train")).args(args).output().expect("train runs")
-}
-
-fn auc_line(o: &Output) -> f64 {
-    let out = String::from_utf8_lossy(&o.stdout);
-    let last = out.lines().last().unwrap_or_default().to_string();
-    assert!(last.starts_with("AUC-ROC "), "last line {last:?}; stderr: {}", String::from_utf8_lossy(&o.stderr));
-    last[8..].trim().parse().unwrap()
-}
+use common::{adbench, assert_score_reproduces, auc_line, tmp, train};
+use std::path::Path;
+use std::process::Command;
 
 fn report(out: &Path) -> serde_json::Value {
     let r: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
@@ -41,14 +27,7 @@ fn ganocc_beats_chance_on_mnist_mini_and_scores_back_exactly() {
     assert_eq!(csv.lines().count(), 1 + 6, "one row per member:\n{csv}");
     assert_eq!(report(&out)["members_kept"], 6);
 
-    let o = Command::new(env!("CARGO_BIN_EXE_score"))
-        .args(["--model", out.join("model.safetensors").to_str().unwrap()])
-        .args(["--out", out.join("rescored.csv").to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(auc_line(&o), auc);
-    assert_eq!(std::fs::read(out.join("scores.csv")).unwrap(), std::fs::read(out.join("rescored.csv")).unwrap());
+    assert_score_reproduces(&out, auc);
     let _ = std::fs::remove_dir_all(&out);
 }
 
@@ -123,12 +102,11 @@ fn a_killed_ganocc_run_resumes_to_the_same_scores() {
 
 #[test]
 fn ganocc_beats_chance_on_a_tabular_set() {
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/adbench/4_breastw.npz");
-    if !data.is_file() {
+    let Some(data) = adbench("4_breastw.npz") else {
         // CI always has ../shared; a bare clone skips with a reason.
-        eprintln!("skipped: {} not found", data.display());
+        eprintln!("skipped: 4_breastw.npz not found beside the repository");
         return;
-    }
+    };
     let out = tmp("tabular");
     let o = train(&[
         "--method",

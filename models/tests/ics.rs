@@ -8,21 +8,10 @@ use models::config::{Config, Preset};
 use models::methods::ics::Ics;
 use models::nets::InputKind;
 use models::run::Run;
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("oneclass-ics-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
-}
-
-fn auc_line(o: &Output) -> f64 {
-    let out = String::from_utf8_lossy(&o.stdout);
-    let last = out.lines().last().unwrap_or_default().to_string();
-    assert!(last.starts_with("AUC-ROC "), "last line {last:?}; stderr: {}", String::from_utf8_lossy(&o.stderr));
-    last[8..].trim().parse().unwrap()
-}
+mod common;
+use common::{assert_score_reproduces, auc_line, tmp};
 
 #[test]
 fn a_short_run_beats_chance_and_its_saved_model_scores_the_same() {
@@ -44,14 +33,7 @@ fn a_short_run_beats_chance_and_its_saved_model_scores_the_same() {
     let csv = std::fs::read_to_string(out.join("split.csv")).unwrap();
     assert_eq!(csv.lines().skip(1).filter(|l| l.ends_with(",1")).count(), 100);
 
-    let o = Command::new(env!("CARGO_BIN_EXE_score"))
-        .args(["--model", out.join("model.safetensors").to_str().unwrap()])
-        .args(["--out", out.join("rescored.csv").to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(auc_line(&o), auc);
-    assert_eq!(std::fs::read(out.join("scores.csv")).unwrap(), std::fs::read(out.join("rescored.csv")).unwrap());
+    assert_score_reproduces(&out, auc);
     let _ = std::fs::remove_dir_all(&out);
 }
 

@@ -11,17 +11,10 @@ use models::metrics::auc_roc;
 use models::nets::InputKind;
 use models::run::Run;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-/// The shared ADBench folder (CI: `../shared/data` beside the repository).
-fn adbench(file: &str) -> Option<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    ["shared/data/adbench", "../shared/data/adbench"]
-        .iter()
-        .map(|d| root.join(d).join(file))
-        .chain(std::iter::once(PathBuf::from("/work/shared/data/adbench").join(file)))
-        .find(|p| p.is_file())
-}
+mod common;
+use common::{adbench, assert_score_reproduces, auc_line, tmp};
 
 /// Trains on the one-class split of `source` (normal class `class`, 10 % holdout) and returns
 /// the test AUC of the configured ensemble and the per-member AUCs.
@@ -55,19 +48,6 @@ fn fit(
     (auc, det)
 }
 
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("oneclass-minlgan-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
-}
-
-fn auc_line(o: &Output) -> f64 {
-    let out = String::from_utf8_lossy(&o.stdout);
-    let last = out.lines().last().unwrap_or_default().to_string();
-    assert!(last.starts_with("AUC-ROC "), "last line {last:?}; stderr: {}", String::from_utf8_lossy(&o.stderr));
-    last[8..].trim().parse().unwrap()
-}
-
 fn train(out: &Path, args: &[&str]) -> f64 {
     let o = Command::new(env!("CARGO_BIN_EXE_train"))
         .args(["--method", "minlgan", "--device", "cpu", "--quiet", "--out", out.to_str().unwrap()])
@@ -90,14 +70,7 @@ fn beats_chance_on_mnist_mini_and_the_score_binary_reproduces_the_auc() {
     }
     let csv = std::fs::read_to_string(out.join("ensemble_auc.csv")).unwrap();
     assert_eq!(csv.lines().count(), 3, "{csv}");
-    let o = Command::new(env!("CARGO_BIN_EXE_score"))
-        .args(["--model", out.join("model.safetensors").to_str().unwrap()])
-        .args(["--out", out.join("rescored.csv").to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(auc_line(&o), auc);
-    assert_eq!(std::fs::read(out.join("scores.csv")).unwrap(), std::fs::read(out.join("rescored.csv")).unwrap());
+    assert_score_reproduces(&out, auc);
     let _ = std::fs::remove_dir_all(&out);
 }
 
