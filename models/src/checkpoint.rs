@@ -1,7 +1,13 @@
 //! Checkpoints: after every epoch of every phase, everything a run needs to continue exactly
 //! where it stopped — the tensors of the networks being trained (method state such as Deep
-//! SVDD's center lives there too, as buffers), the optimiser's moments, the shuffling RNG, the
-//! loss history — written atomically, so an interrupted run resumes from the last good epoch.
+//! SVDD's center lives there too, as buffers), the moments of every optimiser the loop steps, the
+//! shuffling RNG, the loss history — written atomically, so an interrupted run resumes from the
+//! last good epoch.
+//!
+//! Format: a safetensors file; tensor `vars{i}.{name}` is tensor `name` of the i-th registry,
+//! `adam{j}.m.{k}` / `adam{j}.v.{k}` the moments of parameter k of the j-th optimiser; the
+//! metadata entry `checkpoint` holds the rest as JSON (phase, epochs done, `adam_t` — one step
+//! count per optimiser —, RNG state, loss history, counters).
 
 use crate::error::{Error, Result};
 use crate::nn::Vars;
@@ -28,7 +34,8 @@ pub struct Snapshot<'a> {
     pub phase: &'a str,
     pub epochs_done: usize,
     pub vars: &'a [&'a Vars],
-    pub opt: &'a Adam,
+    /// Every optimiser of the loop, in an order the loop restores them in.
+    pub opts: &'a [&'a Adam],
     pub rng: &'a Rng,
     pub history: &'a [LossPoint],
     pub samples_trained: usize,
@@ -42,11 +49,15 @@ pub fn save(path: &Path, s: &Snapshot<'_>) -> Result<()> {
             owned.push((format!("vars{i}.{name}"), t.detach()));
         }
     }
-    let (t, m, v) = s.opt.state();
-    for (k, (m, v)) in m.into_iter().zip(v).enumerate() {
-        let n = m.len();
-        owned.push((format!("adam.m.{k}"), Tensor::from_vec(m, &[n], Device::Cpu)?));
-        owned.push((format!("adam.v.{k}"), Tensor::from_vec(v, &[n], Device::Cpu)?));
+    let mut steps = Vec::with_capacity(s.opts.len());
+    for (j, opt) in s.opts.iter().enumerate() {
+        let (t, m, v) = opt.state();
+        steps.push(t);
+        for (k, (m, v)) in m.into_iter().zip(v).enumerate() {
+            let n = m.len();
+            owned.push((format!("adam{j}.m.{k}"), Tensor::from_vec(m, &[n], Device::Cpu)?));
+            owned.push((format!("adam{j}.v.{k}"), Tensor::from_vec(v, &[n], Device::Cpu)?));
+        }
     }
     let (rs, spare) = s.rng.state();
     let history: Vec<Value> = s.history.iter().map(|p| json!([p.phase, p.epoch, p.loss])).collect();
@@ -54,7 +65,7 @@ pub fn save(path: &Path, s: &Snapshot<'_>) -> Result<()> {
         "completed": s.completed,
         "phase": s.phase,
         "epochs_done": s.epochs_done,
-        "adam_t": t,
+        "adam_t": steps,
         "rng": rs.iter().map(|w| w.to_string()).collect::<Vec<_>>(),
         "rng_spare": if spare.is_nan() { Value::Null } else { json!(spare) },
         "history": history,
@@ -90,8 +101,14 @@ pub fn load(path: &Path) -> Result<Checkpoint> {
 }
 
 impl Checkpoint {
-    /// Puts the saved tensors, optimiser state and RNG back; returns the history and counters.
-    pub fn restore(&self, vars: &[&Vars], opt: &mut Adam, rng: &mut Rng) -> Result<(Vec<LossPoint>, usize, f64)> {
+    /// Puts the saved tensors, the optimisers' state and the RNG back; returns the history and
+    /// counters. `vars` and `opts` must be listed as they were in the [`Snapshot`].
+    pub fn restore(
+        &self,
+        vars: &[&Vars],
+        opts: &mut [&mut Adam],
+        rng: &mut Rng,
+    ) -> Result<(Vec<LossPoint>, usize, f64)> {
         for (i, v) in vars.iter().enumerate() {
             for (name, t, _) in v.entries() {
                 let src = self
@@ -109,16 +126,36 @@ impl Checkpoint {
             }
         }
         let m = meta(self)?;
-        let k = opt.params().len();
-        let (mut ms, mut vs) = (Vec::with_capacity(k), Vec::with_capacity(k));
-        for i in 0..k {
-            let get = |n: String| {
-                self.loaded.get(&n).map(|t| t.to_vec()).ok_or_else(|| Error::config(format!("checkpoint lacks {n}")))
-            };
-            ms.push(get(format!("adam.m.{i}"))?);
-            vs.push(get(format!("adam.v.{i}"))?);
+        // Checkpoints written before loops could have several optimisers hold one, as `adam.*`
+        // with a single step count; they still resume.
+        let single = m["adam_t"].as_u64();
+        let steps: Vec<u64> = match single {
+            Some(t) => vec![t],
+            None => m["adam_t"].as_array().into_iter().flatten().filter_map(Value::as_u64).collect(),
+        };
+        let prefix = |j: usize| if single.is_some() { "adam".to_string() } else { format!("adam{j}") };
+        if steps.len() != opts.len() {
+            return Err(Error::config(format!(
+                "checkpoint holds {} optimisers, the training loop has {}",
+                steps.len(),
+                opts.len()
+            )));
         }
-        opt.set_state(m["adam_t"].as_u64().unwrap_or(0), ms, vs)?;
+        for (j, opt) in opts.iter_mut().enumerate() {
+            let k = opt.params().len();
+            let (mut ms, mut vs) = (Vec::with_capacity(k), Vec::with_capacity(k));
+            for i in 0..k {
+                let get = |n: String| {
+                    self.loaded
+                        .get(&n)
+                        .map(|t| t.to_vec())
+                        .ok_or_else(|| Error::config(format!("checkpoint lacks {n}")))
+                };
+                ms.push(get(format!("{}.m.{i}", prefix(j)))?);
+                vs.push(get(format!("{}.v.{i}", prefix(j)))?);
+            }
+            opt.set_state(steps[j], ms, vs)?;
+        }
         let words: Vec<u64> =
             m["rng"].as_array().into_iter().flatten().filter_map(|w| w.as_str()?.parse().ok()).collect();
         let words: [u64; 4] = words.try_into().map_err(|_| Error::config("checkpoint RNG state is malformed"))?;

@@ -134,7 +134,7 @@ impl Run {
         let mut start = 0;
         if self.resume.as_ref().is_some_and(|c| c.phase == phase) {
             let ck = self.resume.take().expect("checked");
-            let (history, samples, secs) = ck.restore(vars, opt, &mut self.rng)?;
+            let (history, samples, secs) = ck.restore(vars, &mut [&mut *opt], &mut self.rng)?;
             (self.history, self.samples_trained, self.train_seconds) = (history, samples, secs);
             start = ck.epochs_done.min(epochs);
             if !self.quiet {
@@ -184,7 +184,7 @@ impl Run {
                     phase,
                     epochs_done: epoch + 1,
                     vars,
-                    opt,
+                    opts: &[opt],
                     rng: &self.rng,
                     history: &self.history,
                     samples_trained: self.samples_trained,

@@ -1,6 +1,6 @@
 //! Intra-Class Splitting end to end on the bundled mnist-mini data: a short run beats chance by
 //! far, writes the split pictures, and its saved model scores to the same AUC; the split is a
-//! function of the seed.
+//! function of the seed; a run killed in the classifier loop resumes to the same scores.
 
 use datasets::{split, ProtocolConfig, Scaling, Source};
 use engine::Device;
@@ -8,10 +8,11 @@ use models::config::{Config, Preset};
 use models::methods::ics::Ics;
 use models::nets::InputKind;
 use models::run::Run;
+use std::path::Path;
 use std::process::Command;
 
 mod common;
-use common::{assert_score_reproduces, auc_line, tmp};
+use common::{assert_score_reproduces, auc_line, tmp, train};
 
 #[test]
 fn a_short_run_beats_chance_and_its_saved_model_scores_the_same() {
@@ -58,4 +59,55 @@ fn the_split_is_deterministic_for_a_seed() {
     assert!(max_atyp <= min_typ);
     // Another seed trains another autoencoder: other similarities.
     assert_ne!(a.similarity, c.similarity);
+}
+
+/// The phase and count a checkpoint was written at, if it exists and is complete.
+fn checkpoint_position(path: &Path) -> Option<(String, u64)> {
+    let l = engine::safetensors::load(path, engine::Device::Cpu).ok()?;
+    let m: serde_json::Value = serde_json::from_str(l.metadata.get("checkpoint")?).ok()?;
+    Some((m["phase"].as_str()?.to_string(), m["epochs_done"].as_u64()?))
+}
+
+#[test]
+fn a_killed_run_resumes_in_the_classifier_loop_to_the_same_scores() {
+    // 1 autoencoder epoch, then 50 iterations checkpointed every 2; killed past iteration 20.
+    let (full, cut) = (tmp("full"), tmp("cut"));
+    let args =
+        ["--method", "ics", "--pretrain-epochs", "1", "--iterations", "50", "--device", "cpu", "--quiet", "--out"];
+    let reference = train(&[&args[..], &[full.to_str().unwrap()]].concat());
+    assert!(reference.status.success(), "{}", String::from_utf8_lossy(&reference.stderr));
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_train"))
+        .args(args)
+        .arg(&cut)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let ckpt = cut.join("checkpoint.safetensors");
+    let t0 = std::time::Instant::now();
+    while !checkpoint_position(&ckpt).is_some_and(|(phase, done)| phase == "ics" && done >= 20) {
+        assert!(child.try_wait().unwrap().is_none(), "the run finished before it could be interrupted");
+        assert!(t0.elapsed().as_secs() < 120, "no checkpoint appeared");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!cut.join("results.json").exists(), "the run was not interrupted");
+    let (_, at) = checkpoint_position(&ckpt).unwrap();
+
+    let resumed = train(&[&args[..], &[cut.to_str().unwrap(), "--resume"]].concat());
+    assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
+    // It continued after iteration `at` (the quiet log has a line per phase and checkpoint)
+    // rather than retraining the autoencoder or restarting the loop.
+    let log = String::from_utf8_lossy(&resumed.stderr);
+    assert!(!log.contains("pretrain: epoch") && !log.contains(&format!("ics-intra-class: epoch {at}/50 ")), "{log}");
+    assert!(at == 50 || log.contains("ics-intra-class: epoch 50/50 "), "{log}");
+    assert_eq!(auc_line(&resumed), auc_line(&reference));
+    // The same scores, and the same split and SSIM baseline from the restored autoencoder.
+    for f in ["scores.csv", "split.csv", "ssim_baseline.json"] {
+        let same = std::fs::read(full.join(f)).unwrap() == std::fs::read(cut.join(f)).unwrap();
+        assert!(same, "{f} differs from the uninterrupted run's");
+    }
+    let _ = (std::fs::remove_dir_all(&full), std::fs::remove_dir_all(&cut));
 }

@@ -303,7 +303,7 @@ impl Detector for Ganocc {
         let mut start = 0;
         if run.resume.as_ref().is_some_and(|c| c.phase == phase) {
             let ck = run.resume.take().expect("checked");
-            let (history, samples, secs) = ck.restore(&[&self.vars], &mut g_opt, &mut run.rng)?;
+            let (history, samples, secs) = ck.restore(&[&self.vars], &mut [&mut g_opt], &mut run.rng)?;
             (run.history, run.samples_trained, run.train_seconds) = (history, samples, secs);
             start = ck.epochs_done.min(epochs);
             if !run.quiet {
@@ -357,7 +357,7 @@ impl Detector for Ganocc {
                     phase,
                     epochs_done: k + 1,
                     vars: &[&self.vars],
-                    opt: &g_opt,
+                    opts: &[&g_opt],
                     rng: &run.rng,
                     history: &run.history,
                     samples_trained: run.samples_trained,

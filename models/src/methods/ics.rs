@@ -16,6 +16,12 @@
 //! 3. Score = the classification head's logit (monotone in its output probability, so the same
 //!    ranking and AUC, without the ties of a sigmoid saturating at 1.0 in f32).
 //!
+//! Checkpoints: the autoencoder phase is checkpointed after every epoch like every other
+//! method's; the classifier loop at every point of its loss curve, i.e. every
+//! max(⌊iterations/25⌋, 1) iterations and after the last. A run resumed in the loop gets the
+//! trained autoencoder back from the checkpoint and recomputes the (deterministic) split from it,
+//! then restores the classifier, its three optimisers, the three sample streams and the RNG.
+//!
 //! Why |z_i − z_j|: the paper's "subtraction layer + dense layer" read literally,
 //! σ(w·(z_i − z_j) + b), is antisymmetric in the pair (dist(z_j, z_i) = σ(b − w·Δ)), and over
 //! both orders of a pair the dispersion loss −log σ(b + s) − log σ(b − s) is convex in
@@ -25,6 +31,7 @@
 
 use super::Detector;
 use crate::batch::{batch, map_in_chunks};
+use crate::checkpoint::{self, Snapshot};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::methods::dcae::Autoencoder;
@@ -141,6 +148,41 @@ impl Stream {
     }
 }
 
+/// The classifier loop's phase (in checkpoints and [`Run::completed`]).
+const PHASE: &str = "ics";
+
+/// What the classifier loop carries from one iteration to the next besides the weights and the
+/// RNG: its three optimisers (closeness, intra-class BCE, dispersion) and the three sample
+/// streams' state, the latter in buffers so that a checkpoint holds it.
+struct LoopState {
+    opts: [Adam; 3],
+    vars: Vars,
+    /// The typical, atypical and all-sample streams' orders, one after the other (2n values: the
+    /// first two partition the n training samples). Indices are exact in f32 below 2²⁴.
+    orders: Tensor,
+    /// The three streams' positions.
+    positions: Tensor,
+}
+
+impl LoopState {
+    fn store(&self, streams: [&Stream; 3]) -> Result<()> {
+        self.orders.set_data(streams.iter().flat_map(|s| s.order.iter().map(|&i| i as f32)).collect())?;
+        self.positions.set_data(streams.iter().map(|s| s.pos as f32).collect())?;
+        Ok(())
+    }
+
+    /// The streams as stored, with the given lengths (typical, atypical, all).
+    fn streams(&self, lens: [usize; 3]) -> [Stream; 3] {
+        let (orders, positions) = (self.orders.to_vec(), self.positions.to_vec());
+        let mut at = 0;
+        [0, 1, 2].map(|k| {
+            let order = orders[at..at + lens[k]].iter().map(|&i| i as usize).collect();
+            at += lens[k];
+            Stream { order, pos: positions[k] as usize }
+        })
+    }
+}
+
 /// B pairs within a batch of B: each i with a uniformly drawn partner j ≠ i (Eqs. 2 and 4 sum
 /// B terms dist(z_i, z_{j≠i})).
 fn partner_pairs(b: usize, rng: &mut Rng) -> Vec<(usize, usize)> {
@@ -187,12 +229,42 @@ impl Ics {
 
     /// Step 1: train the autoencoder on `train` and split it (§2.1). Deterministic for a seed.
     pub fn intra_class_split(&mut self, train: &Dataset, run: &mut Run) -> Result<Split> {
-        let ae = Autoencoder::new(self.input, &mut self.rng.fork(1), self.device())?;
+        let ae = self.autoencoder()?;
         ae.train(&self.cfg, train, run)?;
-        let similarity = similarities(&ae, train, data_range(train), self.device())?;
-        let atypical = split_by_similarity(&similarity, self.cfg.rho)?;
+        let split = self.split_with(&ae, train)?;
         self.ae = Some(ae);
+        Ok(split)
+    }
+
+    /// The (untrained) autoencoder of step 1, from the method's own seed.
+    fn autoencoder(&mut self) -> Result<Autoencoder> {
+        Autoencoder::new(self.input, &mut self.rng.fork(1), self.device())
+    }
+
+    /// The split by a trained autoencoder's similarities.
+    fn split_with(&self, ae: &Autoencoder, train: &Dataset) -> Result<Split> {
+        let similarity = similarities(ae, train, data_range(train), self.device())?;
+        let atypical = split_by_similarity(&similarity, self.cfg.rho)?;
         Ok(Split { similarity, atypical })
+    }
+
+    /// The classifier loop's optimisers and (empty) stream buffers for `n` training samples.
+    fn loop_state(&self, n: usize) -> LoopState {
+        let adam = |params: Vec<Tensor>| Adam::new(params, AdamConfig { lr: self.cfg.lr, ..Default::default() });
+        // One optimiser per loss, each over the subnetworks that loss reaches (as three Keras
+        // models sharing layers would have): closeness and dispersion train the feature
+        // extractor and the distance subnetwork, the BCE the feature extractor and the head.
+        let (net_p, head_p, dist_p) =
+            (self.vars.params_under("net.fc"), self.vars.params_under("net.head"), self.vars.params_under("dist."));
+        let conv_p = self.vars.params_under("net.conv");
+        let extractor: Vec<Tensor> = conv_p.into_iter().chain(net_p).collect();
+        let with = |a: &[Tensor], b: &[Tensor]| a.iter().chain(b).cloned().collect::<Vec<_>>();
+        let opts = [adam(with(&extractor, &dist_p)), adam(with(&extractor, &head_p)), adam(with(&extractor, &dist_p))];
+        let vars = Vars::new();
+        let s = Scope::new(&vars, Device::Cpu);
+        let orders = s.buffer("stream_orders", Tensor::zeros(&[2 * n], Device::Cpu));
+        let positions = s.buffer("stream_positions", Tensor::zeros(&[3], Device::Cpu));
+        LoopState { opts, vars, orders, positions }
     }
 
     /// Logits of dist(z_i, z_j) for `pairs` of rows of z.
@@ -214,8 +286,17 @@ impl Ics {
         Ok(no_grad(|| map_in_chunks(data, 500, dev, |b| Ok(self.net.head(&self.net.features(b)?)?.to_vec())))?)
     }
 
-    /// Step 2: the three losses stepped in turn for `cfg.iterations` iterations (§2.3).
-    fn train_classifier(&self, train: &Dataset, split: &Split, run: &mut Run) -> Result<()> {
+    /// Step 2: the three losses stepped in turn for `cfg.iterations` iterations (§2.3), from
+    /// iteration `resumed_at` with the streams in `st` when resuming, else from the start.
+    fn train_classifier(
+        &self,
+        train: &Dataset,
+        split: &Split,
+        ae: &Autoencoder,
+        st: &mut LoopState,
+        resumed_at: Option<usize>,
+        run: &mut Run,
+    ) -> Result<()> {
         let (typical, atypical) = (split.typical_indices(), split.atypical_indices());
         let constraints = self.cfg.ics_constraints;
         if constraints && (typical.len() < 2 || atypical.len() < 2) {
@@ -228,23 +309,13 @@ impl Ics {
         }
         let dev = self.device();
         let b = self.cfg.batch_size;
-        let adam = |params: Vec<Tensor>| Adam::new(params, AdamConfig { lr: self.cfg.lr, ..Default::default() });
-        // One optimiser per loss, each over the subnetworks that loss reaches (as three Keras
-        // models sharing layers would have): closeness and dispersion train the feature
-        // extractor and the distance subnetwork, the BCE the feature extractor and the head.
-        let (net_p, head_p, dist_p) =
-            (self.vars.params_under("net.fc"), self.vars.params_under("net.head"), self.vars.params_under("dist."));
-        let conv_p = self.vars.params_under("net.conv");
-        let extractor: Vec<Tensor> = conv_p.into_iter().chain(net_p).collect();
-        let with = |a: &[Tensor], b: &[Tensor]| a.iter().chain(b).cloned().collect::<Vec<_>>();
-        let mut opt_cls = adam(with(&extractor, &dist_p));
-        let mut opt_ic = adam(with(&extractor, &head_p));
-        let mut opt_disp = adam(with(&extractor, &dist_p));
-
-        let rng = &mut run.rng;
-        let mut s_typ = Stream::new(typical, rng);
-        let mut s_atyp = Stream::new(atypical, rng);
-        let mut s_all = Stream::new((0..train.len()).collect(), rng);
+        let [s_typ, s_atyp, s_all] = &mut match resumed_at {
+            Some(_) => st.streams([typical.len(), atypical.len(), train.len()]),
+            None => {
+                let rng = &mut run.rng;
+                [Stream::new(typical, rng), Stream::new(atypical, rng), Stream::new((0..train.len()).collect(), rng)]
+            }
+        };
         let label = |idx: &[usize]| -> engine::Result<Tensor> {
             let y = idx.iter().map(|&i| if split.atypical[i] { 1.0 } else { 0.0 }).collect();
             Tensor::from_vec(y, &[idx.len()], dev)
@@ -252,11 +323,14 @@ impl Ics {
 
         let iters = self.cfg.iterations;
         let log_every = (iters / 25).max(1);
-        let pb = run.bar("ics", iters as u64);
+        let start = resumed_at.unwrap_or(0).min(iters);
+        let pb = run.bar(PHASE, iters as u64);
+        pb.set_position(start as u64);
         let phases = ["ics-closeness", "ics-intra-class", "ics-dispersion"];
         // Per phase, over the current logging interval: loss sum, steps, samples, seconds.
         let (mut sums, mut counts, mut samples, mut secs) = ([0.0f64; 3], [0usize; 3], [0usize; 3], [0.0f64; 3]);
-        for it in 0..iters {
+        for it in start..iters {
+            let [opt_cls, opt_ic, opt_disp] = &mut st.opts;
             for (k, phase) in phases.iter().enumerate() {
                 if k != 1 && !constraints {
                     continue;
@@ -271,13 +345,13 @@ impl Ics {
                         let a = self.dist_logits(&self.net.features(&batch(train, &idx, dev)?)?, &pairs)?;
                         // Eq. 4: −log σ(a) = softplus(−a).
                         let a = if k == 0 { a } else { a.neg()? };
-                        (a.softplus()?.mean_all()?, if k == 0 { &mut opt_cls } else { &mut opt_disp }, idx.len())
+                        (a.softplus()?.mean_all()?, if k == 0 { &mut *opt_cls } else { &mut *opt_disp }, idx.len())
                     }
                     // Eq. 3, from the logits so it is finite for any input.
                     _ => {
                         let idx = s_all.next(b, rng);
                         let logit = self.net.head(&self.net.features(&batch(train, &idx, dev)?)?)?;
-                        (logit.bce_with_logits(&label(&idx)?)?, &mut opt_ic, idx.len())
+                        (logit.bce_with_logits(&label(&idx)?)?, &mut *opt_ic, idx.len())
                     }
                 };
                 let value = Run::check_finite(phase, it + 1, 1, loss.to_scalar()?).inspect_err(|_| pb.abandon())?;
@@ -303,10 +377,28 @@ impl Ics {
                 }
                 pb.set_message(msg);
                 (sums, counts, samples, secs) = ([0.0; 3], [0; 3], [0; 3], [0.0; 3]);
+                // Checkpoint here, where the interval's sums are empty: the history holds all
+                // there is of the iterations so far.
+                if let Some(path) = &run.checkpoint {
+                    st.store([s_typ, s_atyp, s_all])?;
+                    let [a, b, c] = &st.opts;
+                    let snap = Snapshot {
+                        completed: &run.completed,
+                        phase: PHASE,
+                        epochs_done: it + 1,
+                        vars: &[&self.vars, &ae.vars, &st.vars],
+                        opts: &[a, b, c],
+                        rng: &run.rng,
+                        history: &run.history,
+                        samples_trained: run.samples_trained,
+                        train_seconds: run.train_seconds,
+                    };
+                    checkpoint::save(path, &snap)?;
+                }
             }
         }
         pb.finish_and_clear();
-        run.completed.push("ics".to_string());
+        run.completed.push(PHASE.to_string());
         Ok(())
     }
 
@@ -339,11 +431,31 @@ impl Ics {
 
 impl Detector for Ics {
     fn fit(&mut self, train: &Dataset, _holdout: Option<&Dataset>, run: &mut Run) -> Result<()> {
-        let split = self.intra_class_split(train, run)?;
+        let ae = self.autoencoder()?;
+        let mut st = self.loop_state(train.len());
+        let mut resumed_at = None;
+        if run.resume.as_ref().is_some_and(|c| c.phase == PHASE) {
+            // Resumed in the classifier loop: the checkpoint holds the trained autoencoder (the
+            // split below is recomputed from it, identically) and the loop's state.
+            let ck = run.resume.take().expect("checked");
+            let [a, b, c] = &mut st.opts;
+            let (history, samples, secs) =
+                ck.restore(&[&self.vars, &ae.vars, &st.vars], &mut [a, b, c], &mut run.rng)?;
+            (run.history, run.samples_trained, run.train_seconds) = (history, samples, secs);
+            resumed_at = Some(ck.epochs_done);
+            if !run.quiet {
+                eprintln!("{PHASE}: resumed after iteration {}/{}", ck.epochs_done, self.cfg.iterations);
+            }
+        } else {
+            // (A run resumed in the autoencoder phase continues it there.)
+            ae.train(&self.cfg, train, run)?;
+        }
+        let split = self.split_with(&ae, train)?;
         if let Some(out) = run.out.clone() {
             self.write_split(&out, train, &split)?;
         }
-        self.train_classifier(train, &split, run)?;
+        self.train_classifier(train, &split, &ae, &mut st, resumed_at, run)?;
+        self.ae = Some(ae);
         self.split = Some(split);
         Ok(())
     }

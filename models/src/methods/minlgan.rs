@@ -21,9 +21,16 @@
 //! normals from a bank of generator samples drawn at the end of every epoch so far. Each epoch
 //! the current D is compared with the best one so far on the same, current bank, and replaces
 //! it when at least as good; the member keeps the best D. No test data is involved.
+//!
+//! Checkpoints: after every epoch of every member (phase `minlgan D<i>`), everything the
+//! remaining epochs depend on — every member's D (earlier members' final ones with their holdout
+//! ranges), this member's G, q, best D so far and holdout bank, the three optimisers, the member's
+//! RNG, and each member's kept epoch. A resumed run skips the members already finished and
+//! continues the interrupted one after its last checkpointed epoch.
 
 use super::{floats_from_string, floats_to_string, Detector};
 use crate::batch::{batch, epoch_batches, map_in_chunks};
+use crate::checkpoint::{self, Snapshot};
 use crate::config::{Config, EnsembleMode};
 use crate::error::{Error, Result};
 use crate::metrics::auc_roc;
@@ -66,6 +73,46 @@ pub struct MinLGan {
     watch: Option<(Dataset, Vec<u8>)>,
     /// Per member: the epoch the holdout rule kept and its holdout AUC (for `results.json`).
     chosen: Vec<(usize, f64)>,
+}
+
+/// Per member: the epoch the holdout rule kept and its holdout AUC, in a buffer so that a
+/// checkpoint carries the finished members' choices and the running one's best so far. The AUC's
+/// f64 bits are stored as four 16-bit pieces, each exact in an f32, so a resumed run reports the
+/// same value.
+struct Chosen {
+    vars: Vars,
+    rows: Tensor,
+}
+
+impl Chosen {
+    const COLS: usize = 5;
+
+    fn new(members: usize) -> Self {
+        let vars = Vars::new();
+        let rows = Scope::new(&vars, Device::Cpu).buffer("chosen", Tensor::zeros(&[members, Self::COLS], Device::Cpu));
+        Chosen { vars, rows }
+    }
+
+    fn get(&self, i: usize) -> (usize, f64) {
+        let r = &self.rows.to_vec()[i * Self::COLS..(i + 1) * Self::COLS];
+        let bits = (0..4).fold(0u64, |b, k| b | ((r[1 + k] as u64) << (16 * k)));
+        (r[0] as usize, f64::from_bits(bits))
+    }
+
+    fn set(&self, i: usize, epoch: usize, auc: f64) -> Result<()> {
+        let mut all = self.rows.to_vec();
+        let bits = auc.to_bits();
+        let row = [epoch as f32].into_iter().chain((0..4).map(|k| ((bits >> (16 * k)) & 0xFFFF) as f32));
+        for (x, v) in all[i * Self::COLS..(i + 1) * Self::COLS].iter_mut().zip(row) {
+            *x = v;
+        }
+        Ok(self.rows.set_data(all)?)
+    }
+}
+
+/// The checkpoint phase of member `i` (also its progress bar's and loss curve's name).
+fn member_phase(i: usize) -> String {
+    format!("minlgan D{}", i + 1)
 }
 
 /// An independent random stream for `member`'s `purpose` (0: D's initial weights, 1: G, 2: q,
@@ -173,8 +220,9 @@ impl MinLGan {
     }
 
     /// Trains member `i` (steps 1–3 of the module docs per mini-batch) and leaves it with its
-    /// best-on-holdout discriminator and holdout range.
-    fn fit_member(&self, i: usize, train: &Dataset, holdout: &Dataset, run: &mut Run) -> Result<(usize, f64)> {
+    /// best-on-holdout discriminator and holdout range, its choice in `chosen`. A run resumed in
+    /// this member's phase restores its checkpoint and continues after the epoch it was taken at.
+    fn fit_member(&self, i: usize, train: &Dataset, holdout: &Dataset, chosen: &Chosen, run: &mut Run) -> Result<()> {
         let (cfg, dev, input) = (&self.cfg, self.device(), self.input);
         let member = &self.members[i];
         let d = &member.d;
@@ -205,12 +253,35 @@ impl MinLGan {
         let all: [&Vars; 2] = [&self.vars, &gq];
         let a = cfg.minl_a;
 
-        let phase = format!("minlgan D{}", i + 1);
+        let phase = member_phase(i);
         let per_epoch = train.len().div_ceil(cfg.batch_size.max(1)) as u64;
         let pb = run.bar(&phase, per_epoch * cfg.epochs as u64);
         let mut bank = Dataset { x: Vec::new(), labels: Vec::new(), shape: train.shape.clone() };
         let (mut best_epoch, mut best_auc) = (0, f64::NAN);
-        for epoch in 1..=cfg.epochs {
+        let k = BANK_PER_EPOCH.max(2);
+        let mut start = 0;
+        if run.resume.as_ref().is_some_and(|c| c.phase == phase) {
+            let ck = run.resume.take().expect("checked");
+            start = ck.epochs_done.min(cfg.epochs);
+            // The bank holds k samples per epoch done; its buffer gets that size to be restored.
+            let bank_vars = Vars::new();
+            let n_bank = start * k;
+            let saved = Scope::new(&bank_vars, Device::Cpu)
+                .buffer("bank", Tensor::zeros(&[n_bank * train.sample_len()], Device::Cpu));
+            let (history, samples, secs) = ck.restore(
+                &[&self.vars, &gq, &best_vars, &chosen.vars, &bank_vars],
+                &mut [&mut opt_d, &mut opt_q, &mut opt_g],
+                &mut rng,
+            )?;
+            (run.history, run.samples_trained, run.train_seconds) = (history, samples, secs);
+            (bank.x, bank.labels) = (saved.to_vec(), vec![1; n_bank]);
+            (best_epoch, best_auc) = chosen.get(i);
+            pb.set_position(per_epoch * start as u64);
+            if !run.quiet {
+                eprintln!("{phase}: resumed after epoch {start}/{}", cfg.epochs);
+            }
+        }
+        for epoch in start + 1..=cfg.epochs {
             let t0 = Instant::now();
             let (mut ld_mean, mut lq_mean, mut lg_mean) = (Mean::default(), Mean::default(), Mean::default());
             for (b, idx) in epoch_batches(train.len(), cfg.batch_size, &mut rng).iter().enumerate() {
@@ -268,7 +339,6 @@ impl MinLGan {
 
             // The holdout score: this epoch's samples join the bank; the current D replaces the
             // best one when it separates the holdout from the whole bank at least as well.
-            let k = BANK_PER_EPOCH.max(2);
             let samples = no_grad(|| g.forward(&g.noise(k, &mut rng, dev)?, Mode::Train))?;
             bank.x.extend(samples.to_vec());
             bank.labels.extend(std::iter::repeat_n(1, k));
@@ -300,6 +370,24 @@ impl MinLGan {
                     lg_mean.get()
                 );
             }
+            if let Some(path) = &run.checkpoint {
+                chosen.set(i, best_epoch, best_auc)?;
+                let bank_vars = Vars::new();
+                Scope::new(&bank_vars, Device::Cpu)
+                    .buffer("bank", Tensor::from_vec(bank.x.clone(), &[bank.x.len()], Device::Cpu)?);
+                let snap = Snapshot {
+                    completed: &run.completed,
+                    phase: &phase,
+                    epochs_done: epoch,
+                    vars: &[&self.vars, &gq, &best_vars, &chosen.vars, &bank_vars],
+                    opts: &[&opt_d, &opt_q, &opt_g],
+                    rng: &rng,
+                    history: &run.history,
+                    samples_trained: run.samples_trained,
+                    train_seconds: run.train_seconds,
+                };
+                checkpoint::save(path, &snap)?;
+            }
         }
         pb.finish_and_clear();
 
@@ -313,6 +401,7 @@ impl MinLGan {
         let (lo, hi) = h.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
         member.lo.set_data(vec![lo])?;
         member.hi.set_data(vec![hi])?;
+        chosen.set(i, best_epoch, best_auc)?;
         if !run.quiet {
             eprintln!(
                 "minlgan: member {}/{} keeps epoch {best_epoch} (holdout AUC {best_auc:.4})",
@@ -328,7 +417,8 @@ impl MinLGan {
                     .map_err(|e| Error::file(&path, e))?;
             }
         }
-        Ok((best_epoch, best_auc))
+        run.completed.push(phase);
+        Ok(())
     }
 }
 
@@ -344,11 +434,15 @@ impl Detector for MinLGan {
         let holdout = holdout
             .filter(|h| !h.is_empty())
             .ok_or_else(|| Error::config("minlgan: needs a holdout of training normals (for stopping and scaling)"))?;
-        self.chosen.clear();
+        let chosen = Chosen::new(self.members.len());
         for i in 0..self.members.len() {
-            let c = self.fit_member(i, train, holdout, run)?;
-            self.chosen.push(c);
+            // A resumed run skips the members finished before its checkpoint: the checkpoint,
+            // restored in the member it was taken in, holds their discriminators and choices.
+            if !run.phase_done(&member_phase(i)) {
+                self.fit_member(i, train, holdout, &chosen, run)?;
+            }
         }
+        self.chosen = (0..self.members.len()).map(|i| chosen.get(i)).collect();
         Ok(())
     }
 
