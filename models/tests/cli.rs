@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{assert_score_reproduces, auc_line, tmp, train};
+use common::{assert_score_reproduces, auc_line, interrupt_train, tmp, train};
 use std::path::Path;
 use std::process::Command;
 
@@ -142,13 +142,6 @@ fn device_gpu_without_an_adapter_is_an_error_with_status_2() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
-/// The phase and epoch count a checkpoint was written at, if it exists and is complete.
-fn checkpoint_position(path: &Path) -> Option<(String, u64)> {
-    let l = engine::safetensors::load(path, engine::Device::Cpu).ok()?;
-    let m: serde_json::Value = serde_json::from_str(l.metadata.get("checkpoint")?).ok()?;
-    Some((m["phase"].as_str()?.to_string(), m["epochs_done"].as_u64()?))
-}
-
 #[test]
 fn a_killed_run_resumes_to_the_same_auc_as_an_uninterrupted_one() {
     let (full, cut) = (tmp("full"), tmp("cut"));
@@ -167,29 +160,8 @@ fn a_killed_run_resumes_to_the_same_auc_as_an_uninterrupted_one() {
     let reference = train(&[&args[..], &[full.to_str().unwrap()]].concat());
     assert!(reference.status.success());
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_train"))
-        .args(args)
-        .arg(&cut)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
     // Kill it in the middle of the Deep SVDD phase, after its second epoch's checkpoint.
-    let ckpt = cut.join("checkpoint.safetensors");
-    let t0 = std::time::Instant::now();
-    loop {
-        if let Some((phase, epochs)) = checkpoint_position(&ckpt) {
-            if phase == "dsvdd-soft" && epochs >= 2 {
-                break;
-            }
-        }
-        assert!(child.try_wait().unwrap().is_none(), "the run finished before it could be interrupted");
-        assert!(t0.elapsed().as_secs() < 120, "no checkpoint appeared");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
-    assert!(!cut.join("results.json").exists(), "the run was not interrupted");
+    interrupt_train(&args, &cut, |phase, done| phase == "dsvdd-soft" && done >= 2);
 
     let resumed = train(&[&args[..], &[cut.to_str().unwrap(), "--resume"]].concat());
     assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));

@@ -3,9 +3,8 @@
 
 mod common;
 
-use common::{adbench, assert_score_reproduces, auc_line, tmp, train};
+use common::{adbench, assert_score_reproduces, auc_line, interrupt_train, tmp, train};
 use std::path::Path;
-use std::process::Command;
 
 fn report(out: &Path) -> serde_json::Value {
     let r: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
@@ -69,30 +68,7 @@ fn a_killed_ganocc_run_resumes_to_the_same_scores() {
     let reference = train(&[&args[..], &[full.to_str().unwrap()]].concat());
     assert!(reference.status.success(), "{}", String::from_utf8_lossy(&reference.stderr));
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_train"))
-        .args(args)
-        .arg(&cut)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let ckpt = cut.join("checkpoint.safetensors");
-    let t0 = std::time::Instant::now();
-    loop {
-        let done = engine::safetensors::load(&ckpt, engine::Device::Cpu).ok().and_then(|l| {
-            let m: serde_json::Value = serde_json::from_str(l.metadata.get("checkpoint")?).ok()?;
-            m["epochs_done"].as_u64()
-        });
-        if done.is_some_and(|e| e >= 3) {
-            break;
-        }
-        assert!(child.try_wait().unwrap().is_none(), "the run finished before it could be interrupted");
-        assert!(t0.elapsed().as_secs() < 120, "no checkpoint appeared");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
-    assert!(!cut.join("results.json").exists(), "the run was not interrupted");
+    interrupt_train(&args, &cut, |_, done| done >= 3);
     let resumed = train(&[&args[..], &[cut.to_str().unwrap(), "--resume"]].concat());
     assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
     assert_eq!(auc_line(&resumed), auc_line(&reference));

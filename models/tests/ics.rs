@@ -8,11 +8,10 @@ use models::config::{Config, Preset};
 use models::methods::ics::Ics;
 use models::nets::InputKind;
 use models::run::Run;
-use std::path::Path;
 use std::process::Command;
 
 mod common;
-use common::{assert_score_reproduces, auc_line, tmp, train};
+use common::{assert_score_reproduces, auc_line, interrupt_train, tmp, train};
 
 #[test]
 fn a_short_run_beats_chance_and_its_saved_model_scores_the_same() {
@@ -61,13 +60,6 @@ fn the_split_is_deterministic_for_a_seed() {
     assert_ne!(a.similarity, c.similarity);
 }
 
-/// The phase and count a checkpoint was written at, if it exists and is complete.
-fn checkpoint_position(path: &Path) -> Option<(String, u64)> {
-    let l = engine::safetensors::load(path, engine::Device::Cpu).ok()?;
-    let m: serde_json::Value = serde_json::from_str(l.metadata.get("checkpoint")?).ok()?;
-    Some((m["phase"].as_str()?.to_string(), m["epochs_done"].as_u64()?))
-}
-
 #[test]
 fn a_killed_run_resumes_in_the_classifier_loop_to_the_same_scores() {
     // 1 autoencoder epoch, then 50 iterations checkpointed every 2; killed past iteration 20.
@@ -77,24 +69,7 @@ fn a_killed_run_resumes_in_the_classifier_loop_to_the_same_scores() {
     let reference = train(&[&args[..], &[full.to_str().unwrap()]].concat());
     assert!(reference.status.success(), "{}", String::from_utf8_lossy(&reference.stderr));
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_train"))
-        .args(args)
-        .arg(&cut)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let ckpt = cut.join("checkpoint.safetensors");
-    let t0 = std::time::Instant::now();
-    while !checkpoint_position(&ckpt).is_some_and(|(phase, done)| phase == "ics" && done >= 20) {
-        assert!(child.try_wait().unwrap().is_none(), "the run finished before it could be interrupted");
-        assert!(t0.elapsed().as_secs() < 120, "no checkpoint appeared");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
-    assert!(!cut.join("results.json").exists(), "the run was not interrupted");
-    let (_, at) = checkpoint_position(&ckpt).unwrap();
+    let (_, at) = interrupt_train(&args, &cut, |phase, done| phase == "ics" && done >= 20);
 
     let resumed = train(&[&args[..], &[cut.to_str().unwrap(), "--resume"]].concat());
     assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));

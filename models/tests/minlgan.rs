@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod common;
-use common::{adbench, assert_score_reproduces, auc_line, tmp};
+use common::{adbench, assert_score_reproduces, auc_line, interrupt_train, tmp};
 
 /// Trains on the one-class split of `source` (normal class `class`, 10 % holdout) and returns
 /// the test AUC of the configured ensemble and the per-member AUCs.
@@ -109,13 +109,6 @@ fn the_first_member_of_an_ensemble_is_the_model_trained_alone() {
     }
 }
 
-/// The phase and count a checkpoint was written at, if it exists and is complete.
-fn checkpoint_position(path: &Path) -> Option<(String, u64)> {
-    let l = engine::safetensors::load(path, Device::Cpu).ok()?;
-    let m: serde_json::Value = serde_json::from_str(l.metadata.get("checkpoint")?).ok()?;
-    Some((m["phase"].as_str()?.to_string(), m["epochs_done"].as_u64()?))
-}
-
 fn method_report(out: &Path) -> serde_json::Value {
     let r: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
     r["method_report"].clone()
@@ -162,24 +155,7 @@ fn a_run_killed_in_its_second_member_resumes_to_the_same_scores() {
     let reference = run(&[full.to_str().unwrap()]);
     assert!(reference.status.success(), "{}", String::from_utf8_lossy(&reference.stderr));
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_train"))
-        .args(args)
-        .arg(&cut)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let ckpt = cut.join("checkpoint.safetensors");
-    let t0 = std::time::Instant::now();
-    while !checkpoint_position(&ckpt).is_some_and(|(phase, done)| phase == "minlgan D2" && done >= 1) {
-        assert!(child.try_wait().unwrap().is_none(), "the run finished before it could be interrupted");
-        assert!(t0.elapsed().as_secs() < 120, "no checkpoint appeared");
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
-    assert!(!cut.join("results.json").exists(), "the run was not interrupted");
-    let (_, at) = checkpoint_position(&ckpt).unwrap();
+    let (_, at) = interrupt_train(&args, &cut, |phase, done| phase == "minlgan D2" && done >= 1);
 
     let resumed = run(&[cut.to_str().unwrap(), "--resume"]);
     assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));

@@ -43,3 +43,34 @@ pub fn adbench(file: &str) -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/adbench").join(file);
     p.is_file().then_some(p)
 }
+
+/// The phase and epoch (or iteration block) count a checkpoint was written at, if it exists and
+/// is complete.
+pub fn checkpoint_position(path: &Path) -> Option<(String, u64)> {
+    let l = engine::safetensors::load(path, engine::Device::Cpu).ok()?;
+    let m: serde_json::Value = serde_json::from_str(l.metadata.get("checkpoint")?).ok()?;
+    Some((m["phase"].as_str()?.to_string(), m["epochs_done"].as_u64()?))
+}
+
+/// Starts `train args… out` and kills it as soon as its checkpoint satisfies `ready(phase,
+/// done)`; asserts it was really interrupted. Returns the checkpoint's position at the kill.
+pub fn interrupt_train(args: &[&str], out: &Path, ready: impl Fn(&str, u64) -> bool) -> (String, u64) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_train"))
+        .args(args)
+        .arg(out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let ckpt = out.join("checkpoint.safetensors");
+    let t0 = std::time::Instant::now();
+    while !checkpoint_position(&ckpt).is_some_and(|(phase, done)| ready(&phase, done)) {
+        assert!(child.try_wait().unwrap().is_none(), "the run finished before it could be interrupted");
+        assert!(t0.elapsed().as_secs() < 120, "no checkpoint appeared");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!out.join("results.json").exists(), "the run was not interrupted");
+    checkpoint_position(&ckpt).unwrap()
+}
