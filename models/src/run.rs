@@ -109,6 +109,31 @@ impl Run {
         }
     }
 
+    /// Writes the checkpoint, when the run keeps one, after `epochs_done` epochs (or iteration
+    /// blocks) of `phase`: the tensors of `vars`, the optimisers' moments, `rng` and the history.
+    pub fn save_checkpoint(
+        &self,
+        phase: &str,
+        epochs_done: usize,
+        vars: &[&Vars],
+        opts: &[&Adam],
+        rng: &Rng,
+    ) -> Result<()> {
+        let Some(path) = &self.checkpoint else { return Ok(()) };
+        let snap = Snapshot {
+            completed: &self.completed,
+            phase,
+            epochs_done,
+            vars,
+            opts,
+            rng,
+            history: &self.history,
+            samples_trained: self.samples_trained,
+            train_seconds: self.train_seconds,
+        };
+        checkpoint::save(path, &snap)
+    }
+
     /// The training loop every method uses: shuffled mini-batches, `loss_fn` builds the loss,
     /// one optimiser step per batch, the learning rate from `schedule` each epoch, `after_epoch`
     /// called with the epoch index and mean loss. A non-finite loss stops the run with an error
@@ -178,20 +203,7 @@ impl Run {
                 );
             }
             after_epoch(self, epoch, mean)?;
-            if let Some(path) = &self.checkpoint {
-                let snap = Snapshot {
-                    completed: &self.completed,
-                    phase,
-                    epochs_done: epoch + 1,
-                    vars,
-                    opts: &[opt],
-                    rng: &self.rng,
-                    history: &self.history,
-                    samples_trained: self.samples_trained,
-                    train_seconds: self.train_seconds,
-                };
-                checkpoint::save(path, &snap)?;
-            }
+            self.save_checkpoint(phase, epoch + 1, vars, &[opt], &self.rng)?;
         }
         pb.finish_and_clear();
         self.completed.push(phase.to_string());

@@ -12,7 +12,6 @@
 
 use super::{state_value, Detector};
 use crate::batch::{batch, epoch_batches, map_in_chunks};
-use crate::checkpoint::{self, Snapshot};
 use crate::config::{Config, KeepPolicy};
 use crate::error::{Error, Result};
 use crate::metrics::auc_roc;
@@ -351,20 +350,7 @@ impl Detector for Ganocc {
             });
             pb.inc(1);
             pb.set_message(format!("G {g_steps} steps (L_G {g_loss:.3}), D_{} {d_steps} steps", k + 1));
-            if let Some(path) = &run.checkpoint {
-                let snap = Snapshot {
-                    completed: &run.completed,
-                    phase,
-                    epochs_done: k + 1,
-                    vars: &[&self.vars],
-                    opts: &[&g_opt],
-                    rng: &run.rng,
-                    history: &run.history,
-                    samples_trained: run.samples_trained,
-                    train_seconds: run.train_seconds,
-                };
-                checkpoint::save(path, &snap)?;
-            }
+            run.save_checkpoint(phase, k + 1, &[&self.vars], &[&g_opt], &run.rng)?;
         }
         pb.finish_and_clear();
         run.completed.push(phase.to_string());

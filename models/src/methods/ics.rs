@@ -31,7 +31,6 @@
 
 use super::Detector;
 use crate::batch::{batch, map_in_chunks};
-use crate::checkpoint::{self, Snapshot};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::methods::dcae::Autoencoder;
@@ -379,21 +378,10 @@ impl Ics {
                 (sums, counts, samples, secs) = ([0.0; 3], [0; 3], [0; 3], [0.0; 3]);
                 // Checkpoint here, where the interval's sums are empty: the history holds all
                 // there is of the iterations so far.
-                if let Some(path) = &run.checkpoint {
+                if run.checkpoint.is_some() {
                     st.store([s_typ, s_atyp, s_all])?;
                     let [a, b, c] = &st.opts;
-                    let snap = Snapshot {
-                        completed: &run.completed,
-                        phase: PHASE,
-                        epochs_done: it + 1,
-                        vars: &[&self.vars, &ae.vars, &st.vars],
-                        opts: &[a, b, c],
-                        rng: &run.rng,
-                        history: &run.history,
-                        samples_trained: run.samples_trained,
-                        train_seconds: run.train_seconds,
-                    };
-                    checkpoint::save(path, &snap)?;
+                    run.save_checkpoint(PHASE, it + 1, &[&self.vars, &ae.vars, &st.vars], &[a, b, c], &run.rng)?;
                 }
             }
         }

@@ -30,7 +30,6 @@
 
 use super::{floats_from_string, floats_to_string, Detector};
 use crate::batch::{batch, epoch_batches, map_in_chunks};
-use crate::checkpoint::{self, Snapshot};
 use crate::config::{Config, EnsembleMode};
 use crate::error::{Error, Result};
 use crate::metrics::auc_roc;
@@ -370,23 +369,18 @@ impl MinLGan {
                     lg_mean.get()
                 );
             }
-            if let Some(path) = &run.checkpoint {
+            if run.checkpoint.is_some() {
                 chosen.set(i, best_epoch, best_auc)?;
                 let bank_vars = Vars::new();
                 Scope::new(&bank_vars, Device::Cpu)
                     .buffer("bank", Tensor::from_vec(bank.x.clone(), &[bank.x.len()], Device::Cpu)?);
-                let snap = Snapshot {
-                    completed: &run.completed,
-                    phase: &phase,
-                    epochs_done: epoch,
-                    vars: &[&self.vars, &gq, &best_vars, &chosen.vars, &bank_vars],
-                    opts: &[&opt_d, &opt_q, &opt_g],
-                    rng: &rng,
-                    history: &run.history,
-                    samples_trained: run.samples_trained,
-                    train_seconds: run.train_seconds,
-                };
-                checkpoint::save(path, &snap)?;
+                run.save_checkpoint(
+                    &phase,
+                    epoch,
+                    &[&self.vars, &gq, &best_vars, &chosen.vars, &bank_vars],
+                    &[&opt_d, &opt_q, &opt_g],
+                    &rng,
+                )?;
             }
         }
         pb.finish_and_clear();
