@@ -11,7 +11,7 @@ use crate::metrics::{auc_pr, auc_roc, roc_curve};
 use crate::nets::InputKind;
 use crate::report::{image_grid, line_plot, roc_plot, write_scores_csv, Series};
 use crate::run::Run;
-use datasets::{split, Loaded, OneClassSplit, Preprocessing, ProtocolConfig, Scaling};
+use datasets::{split, LabelColumn, Loaded, OneClassSplit, Preprocessing, ProtocolConfig, Scaling};
 use engine::{safetensors, Device};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -52,6 +52,11 @@ pub fn scaling_for(method: &str, input: InputKind) -> Scaling {
         _ if matches!(method, "ganocc" | "minlgan") => Scaling::MinMaxSymmetric,
         _ => Scaling::GcnMinMax,
     }
+}
+
+/// `--label COLUMN` (CSV data): a column name or 0-based index.
+pub fn label_flag(value: Option<&str>) -> Result<Option<LabelColumn>> {
+    value.map(|s| s.parse::<LabelColumn>()).transpose().map_err(|e| Error::config(format!("--label: {e}")))
 }
 
 /// MinLGAN stops early and scales its ensemble on held-out normals; GANOCC's `--ganocc-keep

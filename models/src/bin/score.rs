@@ -2,10 +2,10 @@
 //! it prints `AUC-ROC <value>`, the same value the training run reported.
 
 use clap::Parser;
-use datasets::{split, LabelColumn, ProtocolConfig, Scaling, Source};
+use datasets::{split, ProtocolConfig, Scaling, Source};
 use engine::{safetensors, Device};
 use models::config::Config;
-use models::experiment::preprocessing_from_json;
+use models::experiment::{label_flag, preprocessing_from_json};
 use models::methods::build;
 use models::metrics::auc_roc;
 use models::nets::InputKind;
@@ -66,12 +66,7 @@ fn main_inner(a: Args) -> Result<()> {
         .clone()
         .or_else(|| protocol["dataset"].as_str().map(String::from))
         .unwrap_or_else(|| "mnist-mini".into());
-    let label = a
-        .label
-        .as_deref()
-        .map(|s| s.parse::<LabelColumn>())
-        .transpose()
-        .map_err(|e| Error::config(format!("--label: {e}")))?;
+    let label = label_flag(a.label.as_deref())?;
     let source = Source::from_cli(&dataset, a.data.as_deref(), label)?;
     let data = source.load()?;
     if data.train.shape != shape {

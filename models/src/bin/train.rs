@@ -2,10 +2,10 @@
 //! `cargo run -p models --bin train -- --method dsvdd` runs on the bundled mnist-mini data.
 
 use clap::Parser;
-use datasets::{LabelColumn, Source};
+use datasets::Source;
 use engine::Device;
 use models::config::{Config, EnsembleMode, HiddenActivation, KeepPolicy, Preset, METHODS};
-use models::experiment::{finished_run, run_one, write_summary, RunSpec};
+use models::experiment::{finished_run, label_flag, run_one, write_summary, RunSpec};
 use models::nets::InputKind;
 use models::{Error, Result};
 use std::path::PathBuf;
@@ -130,12 +130,16 @@ fn device(name: &str) -> Result<Device> {
     }
 }
 
+/// The value of a flag that takes one of a few names, or the `error:` listing them.
+fn choice<T: Copy>(flag: &str, value: &str, options: &[(&str, T)]) -> Result<T> {
+    options.iter().find(|(name, _)| *name == value).map(|&(_, v)| v).ok_or_else(|| {
+        let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
+        Error::config(format!("{flag} {value:?} is not one of {}", names.join(", ")))
+    })
+}
+
 fn config(a: &Args, input: InputKind) -> Result<Config> {
-    let preset = match a.preset.as_str() {
-        "quick" => Preset::Quick,
-        "paper" => Preset::Paper,
-        other => return Err(Error::config(format!("--preset {other:?} is not one of quick, paper"))),
-    };
+    let preset = choice("--preset", &a.preset, &[("quick", Preset::Quick), ("paper", Preset::Paper)])?;
     let mut c = Config::preset(&a.method, preset, input)?;
     if let Some(v) = a.epochs {
         c.epochs = v;
@@ -154,20 +158,16 @@ fn config(a: &Args, input: InputKind) -> Result<Config> {
     c.nu = a.nu.unwrap_or(c.nu);
     c.weight_decay = a.weight_decay.unwrap_or(c.weight_decay);
     c.ocnn_hidden = a.ocnn_hidden.unwrap_or(c.ocnn_hidden);
-    if let Some(g) = &a.ocnn_activation {
-        c.ocnn_activation = match g.as_str() {
-            "linear" => HiddenActivation::Linear,
-            "sigmoid" => HiddenActivation::Sigmoid,
-            other => return Err(Error::config(format!("--ocnn-activation {other:?} is not one of linear, sigmoid"))),
-        };
+    if let Some(v) = &a.ocnn_activation {
+        c.ocnn_activation = choice(
+            "--ocnn-activation",
+            v,
+            &[("linear", HiddenActivation::Linear), ("sigmoid", HiddenActivation::Sigmoid)],
+        )?;
     }
     c.rho = a.rho.unwrap_or(c.rho);
     if let Some(v) = &a.ics_constraints {
-        c.ics_constraints = match v.as_str() {
-            "on" => true,
-            "off" => false,
-            other => return Err(Error::config(format!("--ics-constraints {other:?} is not one of on, off"))),
-        };
+        c.ics_constraints = choice("--ics-constraints", v, &[("on", true), ("off", false)])?;
     }
     c.iterations = a.iterations.unwrap_or(c.iterations);
     c.z_dim = a.z_dim.unwrap_or(c.z_dim);
@@ -178,20 +178,13 @@ fn config(a: &Args, input: InputKind) -> Result<Config> {
     c.alpha_data = a.alpha_data.unwrap_or(c.alpha_data);
     c.alpha_z = a.alpha_z.unwrap_or(c.alpha_z);
     if let Some(v) = &a.ganocc_keep {
-        c.ganocc_keep = match v.as_str() {
-            "all" => KeepPolicy::All,
-            "best" => KeepPolicy::Best,
-            other => return Err(Error::config(format!("--ganocc-keep {other:?} is not one of all, best"))),
-        };
+        c.ganocc_keep = choice("--ganocc-keep", v, &[("all", KeepPolicy::All), ("best", KeepPolicy::Best)])?;
     }
     c.minl_a = a.minl_a.unwrap_or(c.minl_a);
     c.ensemble = a.ensemble.unwrap_or(c.ensemble);
     if let Some(v) = &a.ensemble_mode {
-        c.ensemble_mode = match v.as_str() {
-            "mean" => EnsembleMode::Mean,
-            "scaled" => EnsembleMode::Scaled,
-            other => return Err(Error::config(format!("--ensemble-mode {other:?} is not one of mean, scaled"))),
-        };
+        c.ensemble_mode =
+            choice("--ensemble-mode", v, &[("mean", EnsembleMode::Mean), ("scaled", EnsembleMode::Scaled)])?;
     }
     c.validate()?;
     Ok(c)
@@ -205,12 +198,7 @@ fn main_inner(a: Args) -> Result<()> {
     if a.seeds == 0 {
         return Err(Error::config("--seeds must be at least 1"));
     }
-    let label = a
-        .label
-        .as_deref()
-        .map(|s| s.parse::<LabelColumn>())
-        .transpose()
-        .map_err(|e| Error::config(format!("--label: {e}")))?;
+    let label = label_flag(a.label.as_deref())?;
     let source = Source::from_cli(&a.dataset, a.data.as_deref(), label)?;
     let data = source.load()?;
     let input = InputKind::from_shape(&data.train.shape).map_err(Error::config)?;

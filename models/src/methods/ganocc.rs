@@ -115,7 +115,7 @@ pub struct Ganocc {
     kept: Tensor,
     /// Per-epoch counters `N × STATS` (a buffer, so a resumed run keeps its history).
     stats: Tensor,
-    /// Generator samples kept per epoch (for `--ganocc-keep best` and the sample grids).
+    /// Generator samples kept per epoch for `--ganocc-keep best`.
     samples: Vec<Vec<f32>>,
     /// Seeds the noise of those samples, per epoch, so a resumed run draws the same ones.
     seed: u64,
@@ -150,7 +150,7 @@ impl Ganocc {
 
     /// Every member's logit on `data`, row-major `n × k` (k = members trained so far).
     fn member_logits(&self, data: &Dataset, k: usize) -> Result<Vec<f32>> {
-        let Some(stack) = Stack::new(&self.discs[..k])? else { return Ok(vec![0.0; 0]) };
+        let Some(stack) = Stack::new(&self.discs[..k])? else { return Ok(Vec::new()) };
         let d = data.sample_len();
         Ok(no_grad(|| {
             map_in_chunks(data, 500, self.device(), |b| {
@@ -335,7 +335,11 @@ impl Detector for Ganocc {
                         .map_err(|e| Error::file(&path, e))?;
                 }
             }
-            self.samples.push(kept_samples);
+            // Only `--ganocc-keep best` chooses by them; otherwise 250 epochs of samples would
+            // sit in memory for nothing.
+            if self.cfg.ganocc_keep == KeepPolicy::Best {
+                self.samples.push(kept_samples);
+            }
             let row = [g_steps as f32, d_steps as f32, g_cap as u8 as f32, d_cap as u8 as f32, g_loss, l_real, l_fake];
             stats[k * STATS..(k + 1) * STATS].copy_from_slice(&row);
             self.stats.set_data(stats.clone())?;
