@@ -20,6 +20,21 @@ pub enum Preset {
 pub enum HiddenActivation {
     Linear,
     Sigmoid,
+    /// g(u) = exp(−u²) on a fixed, bandwidth-scaled first layer centred on the normal
+    /// features' mean: the kernel feature map that makes Eq. 3 an RBF OC-SVM (see `ocnn`).
+    Gauss,
+}
+
+impl HiddenActivation {
+    pub const NAMES: [(&'static str, HiddenActivation); 3] = [
+        ("linear", HiddenActivation::Linear),
+        ("sigmoid", HiddenActivation::Sigmoid),
+        ("gauss", HiddenActivation::Gauss),
+    ];
+
+    pub fn name(self) -> &'static str {
+        Self::NAMES.iter().find(|(_, a)| *a == self).map(|(n, _)| *n).unwrap_or("linear")
+    }
 }
 
 /// GANOCC: which ensemble the saved model keeps.
@@ -112,7 +127,7 @@ impl Config {
             center_eps: 0.1,
             radius_every: 5,
             ocnn_hidden: 32,
-            ocnn_activation: HiddenActivation::Linear,
+            ocnn_activation: HiddenActivation::Gauss,
             rho: 0.1,
             ics_constraints: true,
             iterations: 0,
@@ -180,7 +195,7 @@ impl Config {
             "center_eps": f(self.center_eps),
             "radius_every": self.radius_every,
             "ocnn_hidden": self.ocnn_hidden,
-            "ocnn_activation": match self.ocnn_activation { HiddenActivation::Linear => "linear", HiddenActivation::Sigmoid => "sigmoid" },
+            "ocnn_activation": self.ocnn_activation.name(),
             "rho": f(self.rho),
             "ics_constraints": self.ics_constraints,
             "iterations": self.iterations,
@@ -217,11 +232,12 @@ impl Config {
             center_eps: f("center_eps")?,
             radius_every: u("radius_every")?,
             ocnn_hidden: u("ocnn_hidden")?,
-            ocnn_activation: match v.get("ocnn_activation").and_then(Value::as_str) {
-                Some("sigmoid") => HiddenActivation::Sigmoid,
-                Some("linear") => HiddenActivation::Linear,
-                _ => return Err(bad("ocnn_activation")),
-            },
+            ocnn_activation: v
+                .get("ocnn_activation")
+                .and_then(Value::as_str)
+                .and_then(|name| HiddenActivation::NAMES.iter().find(|(n, _)| *n == name))
+                .map(|(_, a)| *a)
+                .ok_or_else(|| bad("ocnn_activation"))?,
             rho: f("rho")?,
             ics_constraints: v.get("ics_constraints").and_then(Value::as_bool).ok_or_else(|| bad("ics_constraints"))?,
             iterations: u("iterations")?,

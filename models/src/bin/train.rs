@@ -159,11 +159,7 @@ fn config(a: &Args, input: InputKind) -> Result<Config> {
     c.weight_decay = a.weight_decay.unwrap_or(c.weight_decay);
     c.ocnn_hidden = a.ocnn_hidden.unwrap_or(c.ocnn_hidden);
     if let Some(v) = &a.ocnn_activation {
-        c.ocnn_activation = choice(
-            "--ocnn-activation",
-            v,
-            &[("linear", HiddenActivation::Linear), ("sigmoid", HiddenActivation::Sigmoid)],
-        )?;
+        c.ocnn_activation = choice("--ocnn-activation", v, &HiddenActivation::NAMES)?;
     }
     c.rho = a.rho.unwrap_or(c.rho);
     if let Some(v) = &a.ics_constraints {
