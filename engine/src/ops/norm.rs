@@ -1,11 +1,15 @@
 //! Batch normalisation. Training mode normalises with batch statistics (a fused kernel with
 //! its own backward) and updates the running estimates; evaluation mode uses the running
-//! estimates and is composed from broadcast ops. The optional affine part is composed too.
+//! estimates. The optional affine part and, on the CPU, evaluation mode are a per-channel
+//! affine map ([`Tensor::channel_affine`]); on the GPU both are composed from broadcast ops.
 
+use super::same_device;
 use crate::autograd::record;
 use crate::device::gpu_err;
-use crate::{Device, Error, Result, Storage, Tensor};
-use kernels::cpu::norm::{batch_norm_train_backward, batch_norm_train_forward};
+use crate::{Device, Error, Result, Shape, Storage, Tensor};
+use kernels::cpu::norm::{
+    batch_norm_train_backward, batch_norm_train_forward, channel_affine_backward, channel_affine_forward,
+};
 use kernels::gpu::{self as gk, GpuBuffer};
 use std::sync::Arc;
 
@@ -164,16 +168,63 @@ impl Tensor {
             let std = state.running_var.reshape(&cs)?.add_scalar(state.eps)?.sqrt()?;
             self.sub(&mean)?.div(&std)?
         } else {
+            // One pass: (x − mean)·invstd as x·invstd + (−mean·invstd).
             let invstd: Vec<f32> = state.running_var.to_vec().iter().map(|v| 1.0 / (v + state.eps).sqrt()).collect();
-            let mean = state.running_mean.to_vec();
+            let shift: Vec<f32> = state.running_mean.to_vec().iter().zip(&invstd).map(|(m, s)| -m * s).collect();
             let dev = self.device();
-            let mean = Tensor::from_vec(mean, &cs, dev)?;
-            let invstd = Tensor::from_vec(invstd, &cs, dev)?;
-            self.sub(&mean)?.mul(&invstd)?
+            self.channel_affine(&Tensor::from_vec(invstd, &[c], dev)?, &Tensor::from_vec(shift, &[c], dev)?)?
         };
         match affine {
             None => Ok(xhat),
-            Some((gamma, beta)) => xhat.mul(&gamma.reshape(&cs)?)?.add(&beta.reshape(&cs)?),
+            Some((gamma, beta)) => xhat.channel_affine(gamma, beta),
         }
+    }
+}
+
+impl Tensor {
+    /// `scale_c·x + shift_c` per channel `c` of an `n × c` or `n × c × h × w` tensor, with `scale`
+    /// and `shift` of shape `[c]`: batch norm's `γ·x̂ + β`. On the CPU one fused pass each way,
+    /// where the broadcast multiply and add took two forward passes and four backward ones
+    /// (the DCGAN generator's step spent ≈ 10 % there); on the GPU composed from those ops.
+    pub fn channel_affine(&self, scale: &Tensor, shift: &Tensor) -> Result<Tensor> {
+        let dev = same_device("channel_affine", &[self, scale, shift])?;
+        let (n, c, sp) = layout(self)?;
+        if scale.dims() != [c] || shift.dims() != [c] {
+            return Err(Error::ShapeMismatch {
+                op: "channel_affine",
+                lhs: self.dims().to_vec(),
+                rhs: scale.dims().to_vec(),
+            });
+        }
+        if dev == Device::Gpu {
+            let cs = channel_shape(self, c);
+            return self.mul(&scale.reshape(&cs)?)?.add(&shift.reshape(&cs)?);
+        }
+        let mut y = crate::pool::take_for_overwrite(self.numel());
+        channel_affine_forward(n, c, sp, self.storage().cpu(), scale.storage().cpu(), shift.storage().cpu(), &mut y);
+        let (x, s, shift_grad) = (self.clone(), scale.clone(), shift.requires_grad());
+        record("channel_affine", Storage::Cpu(y), self.shape().clone(), &[self, scale, shift], move |dy| {
+            let mut dx = x.requires_grad().then(|| crate::pool::take_for_overwrite(x.numel()));
+            let mut dscale = s.requires_grad().then(|| vec![0.0; c]);
+            let mut dshift = shift_grad.then(|| vec![0.0; c]);
+            let (sx, ss, sd) = (x.storage(), s.storage(), dy.storage());
+            channel_affine_backward(
+                n,
+                c,
+                sp,
+                sx.cpu(),
+                ss.cpu(),
+                sd.cpu(),
+                dx.as_deref_mut(),
+                dscale.as_deref_mut(),
+                dshift.as_deref_mut(),
+            );
+            let per_channel = |v: Vec<f32>| Tensor::constant(Storage::Cpu(v), Shape::new(&[c]));
+            Ok(vec![
+                dx.map(|v| Tensor::constant(Storage::Cpu(v), x.shape().clone())),
+                dscale.map(per_channel),
+                dshift.map(per_channel),
+            ])
+        })
     }
 }

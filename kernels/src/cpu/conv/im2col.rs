@@ -1,0 +1,166 @@
+//! Receptive fields as matrix rows (im2col) and back (col2im), one kernel tap at a time.
+//!
+//! The im2col matrix of one sample has a row per tap `(ci, a, b)` — `K = c_in·kh·kw` rows, row
+//! `(ci·kh + a)·kw + b` — and a column per output position — `P = oh·ow` columns. A group of `m`
+//! samples is stored side by side, `K × m·P`: sample `i` owns columns `i·P ..`. Both layouts are
+//! built from the same two tap-level loops, so the per-sample and the grouped paths cannot drift.
+
+use rayon::prelude::*;
+
+use super::Conv2dGeom;
+
+/// Output indices `o` (along one axis) whose tap `t` lands inside the input, i.e.
+/// `0 ≤ o·s + t − pad < len`, as the half-open range `lo..hi` (clamped to `0..out`).
+fn valid_range(t: usize, pad: usize, s: usize, len: usize, out: usize) -> (usize, usize) {
+    let lo = if t >= pad { 0 } else { (pad - t).div_ceil(s) };
+    let hi = if len + pad > t { (len + pad - t).div_ceil(s) } else { 0 };
+    let hi = hi.min(out);
+    (lo.min(hi), hi)
+}
+
+/// Where tap `(a, b)` lands: the output rows `oy` and columns `ox` whose input cell lies inside
+/// the plane. The same for every plane and sample, so the grouped loops compute it once per row
+/// (its integer divisions cost as much as copying a 7 × 7 tap).
+#[derive(Clone, Copy)]
+struct Tap {
+    a: usize,
+    b: usize,
+    oy: (usize, usize),
+    ox: (usize, usize),
+}
+
+impl Tap {
+    fn new(g: &Conv2dGeom, a: usize, b: usize) -> Tap {
+        let oy = valid_range(a, g.pad, g.stride, g.h, g.oh());
+        let ox = valid_range(b, g.pad, g.stride, g.w, g.ow());
+        Tap { a, b, oy, ox }
+    }
+    /// The tap reads only padding (and `ox.0 + b − pad` may underflow).
+    fn is_empty(&self) -> bool {
+        self.oy.0 == self.oy.1 || self.ox.0 == self.ox.1
+    }
+}
+
+/// `out[oy·ow + ox] = plane[oy·s + a − pad][ox·s + b − pad]` for one input plane (`h × w`) and
+/// tap `t`; positions whose tap falls in the padding get zero. `out` is overwritten.
+fn im2col_tap(g: &Conv2dGeom, plane: &[f32], t: &Tap, out: &mut [f32]) {
+    let (w, s, pad, ow) = (g.w, g.stride, g.pad, g.ow());
+    let ((oy_lo, oy_hi), (ox_lo, ox_hi), (a, b)) = (t.oy, t.ox, (t.a, t.b));
+    if t.is_empty() {
+        out.fill(0.0);
+        return;
+    }
+    out[..oy_lo * ow].fill(0.0);
+    out[oy_hi * ow..].fill(0.0);
+    if s == 1 && ow == w {
+        // "Same" convolution: source and destination rows have the same stride, so the whole
+        // tap is one contiguous copy. Cells past a row's valid columns pick up the neighbouring
+        // row's values and are zeroed after. (Per-row copies of 16 floats spent more time in
+        // call overhead than the GEMM.)
+        let (start, end) = (oy_lo * ow + ox_lo, (oy_hi - 1) * ow + ox_hi);
+        let src = (oy_lo + a - pad) * w + ox_lo + b - pad;
+        out[start..end].copy_from_slice(&plane[src..src + (end - start)]);
+        // The cells from one row's last valid column to the next row's first.
+        for oy in oy_lo..oy_hi - 1 {
+            out[oy * ow + ox_hi..(oy + 1) * ow + ox_lo].fill(0.0);
+        }
+        out[oy_lo * ow..start].fill(0.0);
+        out[end..oy_hi * ow].fill(0.0);
+        return;
+    }
+    let x0 = ox_lo * s + b - pad;
+    for (oy, row) in out.chunks_exact_mut(ow).enumerate().take(oy_hi).skip(oy_lo) {
+        let src = &plane[(oy * s + a - pad) * w + x0..][..(ox_hi - ox_lo - 1) * s + 1];
+        // Element-wise zeroing: the edges are a cell or two, less than a `memset` call costs.
+        row[..ox_lo].iter_mut().for_each(|o| *o = 0.0);
+        row[ox_hi..].iter_mut().for_each(|o| *o = 0.0);
+        if s == 1 {
+            row[ox_lo..ox_hi].copy_from_slice(src);
+        } else {
+            for (o, &v) in row[ox_lo..ox_hi].iter_mut().zip(src.iter().step_by(s)) {
+                *o = v;
+            }
+        }
+    }
+}
+
+/// The adjoint of [`im2col_tap`]: adds every `seg` entry (`oh·ow`) onto the `plane` cell it was
+/// copied from (entries whose tap lies in the padding are dropped).
+fn col2im_tap_add(g: &Conv2dGeom, seg: &[f32], t: &Tap, plane: &mut [f32]) {
+    let (w, s, pad, ow) = (g.w, g.stride, g.pad, g.ow());
+    let ((oy_lo, oy_hi), (ox_lo, ox_hi), (a, b)) = (t.oy, t.ox, (t.a, t.b));
+    if t.is_empty() {
+        return;
+    }
+    let x0 = ox_lo * s + b - pad;
+    for (oy, src) in seg.chunks_exact(ow).enumerate().take(oy_hi).skip(oy_lo) {
+        let dst = &mut plane[(oy * s + a - pad) * w + x0..][..(ox_hi - ox_lo - 1) * s + 1];
+        // Unit stride gets its own loop: `step_by` keeps the compiler from vectorising it.
+        if s == 1 {
+            for (d, v) in dst.iter_mut().zip(&src[ox_lo..ox_hi]) {
+                *d += v;
+            }
+        } else {
+            for (d, v) in dst.iter_mut().step_by(s).zip(&src[ox_lo..ox_hi]) {
+                *d += v;
+            }
+        }
+    }
+}
+
+/// `(ci, a, b)` of im2col row `r`.
+fn tap_of_row(g: &Conv2dGeom, r: usize) -> (usize, usize, usize) {
+    let taps = g.kh * g.kw;
+    (r / taps, r % taps / g.kw, r % g.kw)
+}
+
+/// Fills `col` (`K × P`) with the receptive fields of one sample `x` (`c_in × h × w`).
+pub(super) fn im2col(g: &Conv2dGeom, x: &[f32], col: &mut [f32]) {
+    let (hw, p) = (g.h * g.w, g.positions());
+    for (r, row) in col.chunks_exact_mut(p).take(g.col_rows()).enumerate() {
+        let (ci, a, b) = tap_of_row(g, r);
+        im2col_tap(g, &x[ci * hw..][..hw], &Tap::new(g, a, b), row);
+    }
+}
+
+/// The adjoint of [`im2col`]: overwrites `x` (`c_in × h × w`) with the sum, for every cell, of
+/// the `col` entries that were copied from it. Cells no window covers get zero.
+pub(super) fn col2im(g: &Conv2dGeom, col: &[f32], x: &mut [f32]) {
+    let (hw, p, taps) = (g.h * g.w, g.positions(), g.kh * g.kw);
+    let taps: Vec<Tap> = (0..taps).map(|t| Tap::new(g, t / g.kw, t % g.kw)).collect();
+    for (plane, rows) in x.chunks_exact_mut(hw).zip(col.chunks_exact(taps.len() * p)) {
+        plane.fill(0.0);
+        for (t, seg) in taps.iter().zip(rows.chunks_exact(p)) {
+            col2im_tap_add(g, seg, t, plane);
+        }
+    }
+}
+
+/// Fills `cols` (`K × m·P`) from the `m` samples of `x`, one row (a tap of every sample) per
+/// task, so the rows are written whole and in parallel.
+pub(super) fn im2col_group(g: &Conv2dGeom, x: &[f32], m: usize, cols: &mut [f32]) {
+    let (hw, p, xs) = (g.h * g.w, g.positions(), g.c_in * g.h * g.w);
+    cols.par_chunks_mut(m * p).enumerate().with_min_len(8).for_each(|(r, row)| {
+        let (ci, a, b) = tap_of_row(g, r);
+        let tap = Tap::new(g, a, b);
+        for (i, seg) in row.chunks_exact_mut(p).enumerate() {
+            im2col_tap(g, &x[i * xs + ci * hw..][..hw], &tap, seg);
+        }
+    });
+}
+
+/// The adjoint of [`im2col_group`]: overwrites `x` (`m` samples) from `cols` (`K × m·P`), one
+/// input plane per task.
+pub(super) fn col2im_group(g: &Conv2dGeom, cols: &[f32], m: usize, x: &mut [f32]) {
+    let (hw, p) = (g.h * g.w, g.positions());
+    let ld = m * p;
+    let taps: Vec<Tap> = (0..g.kh * g.kw).map(|t| Tap::new(g, t / g.kw, t % g.kw)).collect();
+    x.par_chunks_mut(hw).enumerate().with_min_len(4).for_each(|(j, plane)| {
+        let (i, ci) = (j / g.c_in, j % g.c_in);
+        plane.fill(0.0);
+        for (t, tap) in taps.iter().enumerate() {
+            let seg = &cols[(ci * taps.len() + t) * ld + i * p..][..p];
+            col2im_tap_add(g, seg, tap, plane);
+        }
+    });
+}
