@@ -87,6 +87,7 @@ impl Adam {
 
 impl Optimizer for Adam {
     fn step(&mut self) -> Result<()> {
+        crate::pool::end_step();
         self.t += 1;
         let c = self.config;
         for (i, p) in self.params.iter().enumerate() {
@@ -157,6 +158,7 @@ impl Sgd {
 
 impl Optimizer for Sgd {
     fn step(&mut self) -> Result<()> {
+        crate::pool::end_step();
         for (i, p) in self.params.iter().enumerate() {
             let Some(g) = p.grad() else { continue };
             let gs = g.storage();
