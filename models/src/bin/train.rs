@@ -58,9 +58,10 @@ struct Args {
     nu: Option<f32>,
     #[arg(long)]
     weight_decay: Option<f32>,
+    /// OC-NN: hidden units
     #[arg(long)]
     ocnn_hidden: Option<usize>,
-    /// linear | sigmoid
+    /// OC-NN hidden activation: gauss (default; fixed kernel-like units) | linear | sigmoid (the paper's)
     #[arg(long)]
     ocnn_activation: Option<String>,
     /// ICS: share of training samples split off as atypical
