@@ -52,31 +52,20 @@ impl DeepSvdd {
     /// c = mean of φ(x) over the training data (network in evaluation mode, as the reference
     /// implementation does), with near-zero coordinates pushed to ±eps.
     fn init_center(&mut self, train: &Dataset) -> Result<()> {
-        let d = self.encoder.rep_dim();
-        let dev = self.device();
-        let reps = no_grad(|| map_in_chunks(train, 500, dev, |b| Ok(self.encoder.forward(b, Mode::Eval)?.to_vec())))?;
-        let n = train.len() as f64;
-        let mut c = vec![0.0f64; d];
-        for row in reps.chunks(d) {
-            for (ci, &v) in c.iter_mut().zip(row) {
-                *ci += v as f64;
-            }
-        }
+        let (_, mean) = self.encoder.mean_representation(train, self.device())?;
         let eps = self.cfg.center_eps as f64;
-        let c: Vec<f32> = c
+        let c: Vec<f32> = mean
             .iter()
             .map(|&v| {
-                let v = v / n;
-                if v.abs() < eps {
-                    if v < 0.0 {
-                        -eps as f32
-                    } else {
-                        eps as f32
-                    }
+                if v.abs() >= eps {
+                    v
+                } else if v < 0.0 {
+                    -eps
                 } else {
-                    v as f32
+                    eps
                 }
             })
+            .map(|v| v as f32)
             .collect();
         self.c.set_data(c)?;
         Ok(())

@@ -89,16 +89,8 @@ impl OcNn {
     /// scaled so that v_j·(φ(x) − c) has unit standard deviation over the training data.
     fn fit_gauss_units(&self, train: &Dataset) -> Result<()> {
         let d = self.encoder.rep_dim();
-        let reps = no_grad(|| {
-            map_in_chunks(train, 500, self.device(), |b| Ok(self.encoder.forward(b, Mode::Eval)?.to_vec()))
-        })?;
+        let (reps, c) = self.encoder.mean_representation(train, self.device())?;
         let n = (reps.len() / d).max(1) as f64;
-        let mut c = vec![0f64; d];
-        for row in reps.chunks(d) {
-            for (ci, &v) in c.iter_mut().zip(row) {
-                *ci += v as f64 / n;
-            }
-        }
         let v = self.v.weight.to_vec();
         let units = v.len() / d;
         let mut var = vec![0f64; units];

@@ -12,8 +12,10 @@ pub use icsnet::IcsNet;
 pub use lenet::{CifarLeNet, CifarLeNetDecoder, MnistLeNet, MnistLeNetDecoder};
 pub use mlp::{Mlp, MlpDecoder};
 
+use crate::batch::map_in_chunks;
 use crate::nn::{Mode, Scope};
-use engine::{Result, Rng, Tensor};
+use datasets::Dataset;
+use engine::{no_grad, Device, Result, Rng, Tensor};
 
 /// What the input looks like, which decides the architecture.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,6 +71,22 @@ impl Encoder {
             Encoder::Cifar(n) => n.forward(x, mode),
             Encoder::Mlp(n) => n.forward(x, mode),
         }
+    }
+
+    /// φ(x) of every sample (evaluation mode, no tape), `len × rep_dim` row-major, and their
+    /// mean per coordinate — the center of Deep SVDD and of OC-NN's Gaussian units.
+    pub fn mean_representation(&self, data: &Dataset, device: Device) -> crate::error::Result<(Vec<f32>, Vec<f64>)> {
+        let d = self.rep_dim();
+        let reps = no_grad(|| map_in_chunks(data, 500, device, |b| Ok(self.forward(b, Mode::Eval)?.to_vec())))?;
+        let n = (reps.len() / d).max(1) as f64;
+        let mut mean = vec![0f64; d];
+        for row in reps.chunks(d) {
+            for (m, &v) in mean.iter_mut().zip(row) {
+                *m += v as f64;
+            }
+        }
+        mean.iter_mut().for_each(|m| *m /= n);
+        Ok((reps, mean))
     }
 }
 
