@@ -75,6 +75,44 @@ trait MicroKernel {
     /// not read.
     unsafe fn run(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, alpha: f32, beta: f32);
 
+    /// [`MicroKernel::run`] on an edge tile: only its `shape.0 × shape.1` top-left part (at most
+    /// `MR × NR`) lies in C and is read or written. The portable version runs the full kernel
+    /// into a scratch tile and copies the part out; SIMD levels store through lane masks.
+    ///
+    /// # Safety
+    /// As [`MicroKernel::run`], except that only the `shape` part of the tile at `c` must be valid.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn run_edge(
+        kc: usize,
+        a: *const f32,
+        b: *const f32,
+        c: *mut f32,
+        ldc: usize,
+        alpha: f32,
+        beta: f32,
+        shape: (usize, usize),
+    ) {
+        let (rows, cols) = shape;
+        const MAX_TILE: usize = 14 * 32;
+        const { assert!(Self::MR * Self::NR <= MAX_TILE) };
+        debug_assert!(rows <= Self::MR && cols <= Self::NR);
+        let mut scratch = [0.0f32; MAX_TILE];
+        if beta != 0.0 {
+            // Otherwise C is not read: it may hold NaN, and the kernel ignores the scratch anyway.
+            for i in 0..rows {
+                for j in 0..cols {
+                    scratch[i * Self::NR + j] = unsafe { *c.add(i * ldc + j) };
+                }
+            }
+        }
+        unsafe { Self::run(kc, a, b, scratch.as_mut_ptr(), Self::NR, alpha, beta) };
+        for i in 0..rows {
+            for j in 0..cols {
+                unsafe { *c.add(i * ldc + j) = scratch[i * Self::NR + j] };
+            }
+        }
+    }
+
     /// Pack `rows ≤ width` rows of `kc` contiguous floats, row `r` at `src[r·rs ..]`, into the
     /// k-major panel `dst[..kc·width]` (a transpose), zero-filling rows `rows .. width`.
     /// SIMD levels override the portable loops with in-register transposes.
@@ -208,6 +246,9 @@ pub(crate) fn gemm_at(
         #[cfg(target_arch = "x86_64")]
         Level::Avx2 => p.run::<microkernel_avx2::Avx2>(c),
         #[cfg(target_arch = "x86_64")]
+        // Few rows: a shorter tile wastes fewer FMAs on padding (bit-identical results).
+        Level::Avx512 if m <= 4 => p.run::<microkernel_avx512::Avx512Short4>(c),
+        Level::Avx512 if m <= 8 => p.run::<microkernel_avx512::Avx512Short8>(c),
         Level::Avx512 => p.run::<microkernel_avx512::Avx512>(c),
         #[cfg(target_arch = "aarch64")]
         Level::Neon => p.run::<microkernel_neon::Neon>(c),
@@ -400,8 +441,8 @@ impl Problem<'_> {
     }
 }
 
-/// One micro-kernel call on the `shape.0 × shape.1` tile at `c`. Edge tiles (smaller than
-/// `MR × NR`) go through a scratch tile, so the kernels only ever handle full tiles.
+/// One micro-kernel call on the `shape.0 × shape.1` tile at `c`; edge tiles (smaller than
+/// `MR × NR`) go through [`MicroKernel::run_edge`].
 ///
 /// # Safety
 /// As [`MicroKernel::run`], except that only the `shape` part of the tile at `c` must be valid.
@@ -417,27 +458,10 @@ unsafe fn micro_tile<K: MicroKernel>(
     alpha: f32,
     beta: f32,
 ) {
-    let (rows, cols) = shape;
-    if rows == K::MR && cols == K::NR {
+    if shape == (K::MR, K::NR) {
         unsafe { K::run(kc, a.as_ptr(), b.as_ptr(), c, ldc, alpha, beta) };
-        return;
-    }
-    const MAX_TILE: usize = 14 * 32;
-    const { assert!(K::MR * K::NR <= MAX_TILE) };
-    let mut scratch = [0.0f32; MAX_TILE];
-    if beta != 0.0 {
-        // Otherwise C is not read: it may hold NaN, and the kernel ignores the scratch anyway.
-        for i in 0..rows {
-            for j in 0..cols {
-                scratch[i * K::NR + j] = unsafe { *c.add(i * ldc + j) };
-            }
-        }
-    }
-    unsafe { K::run(kc, a.as_ptr(), b.as_ptr(), scratch.as_mut_ptr(), K::NR, alpha, beta) };
-    for i in 0..rows {
-        for j in 0..cols {
-            unsafe { *c.add(i * ldc + j) = scratch[i * K::NR + j] };
-        }
+    } else {
+        unsafe { K::run_edge(kc, a.as_ptr(), b.as_ptr(), c, ldc, alpha, beta, shape) };
     }
 }
 
