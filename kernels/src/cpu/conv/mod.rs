@@ -195,6 +195,11 @@ pub fn conv2d_backward_input(g: &Conv2dGeom, dy: &[f32], w: &[f32], dx: &mut [f3
 /// stay small (16 scratch copies of `dw`).
 const DW_MAX_PARTIALS: usize = 16;
 
+/// Up to this many output channels the per-sample weight gradient is computed as
+/// `dw (c_out × K) += dy_n · col_nᵀ`, with the channels as the GEMM's rows (see
+/// [`conv2d_backward_weight`]); the GEMM has 8-row tiles for such products.
+const DW_CHANNELS_FIRST_MAX: usize = 8;
+
 /// `dw = ∂L/∂w` from `x` and `dy`, summed over the batch; overwritten.
 pub fn conv2d_backward_weight(g: &Conv2dGeom, x: &[f32], dy: &[f32], dw: &mut [f32]) {
     g.check("conv2d_backward_weight", x.len(), dw.len(), dy.len());
@@ -220,7 +225,11 @@ pub fn conv2d_backward_weight(g: &Conv2dGeom, x: &[f32], dy: &[f32], dw: &mut [f
     let n_chunks = g.n.div_ceil(chunk);
     // Each chunk accumulates dwᵀ (K × c_out) += col_n (K × P) · dy_nᵀ (P × c_out): with col as
     // the untransposed A operand the GEMM packs it along its rows, measured cheaper than
-    // dw += dy_n · col_nᵀ, which packs col transposed.
+    // dw += dy_n · col_nᵀ, which packs col transposed. Except with few output channels: as
+    // the product's n, 4 or 8 channels fill an eighth or a quarter of each 32-wide tile, while
+    // as its m they get a tile of their own height (the GEMM's short kernels); the MNIST
+    // LeNet's weight gradients (8 and 4 channels) spent most of their FMAs on padding.
+    let channels_first = g.c_out <= DW_CHANNELS_FIRST_MAX;
     let mut partials = vec![0.0f32; n_chunks * wl];
     let gemm = inner_gemm(n_chunks);
     partials.par_chunks_mut(wl).enumerate().for_each_init(
@@ -235,12 +244,27 @@ pub fn conv2d_backward_weight(g: &Conv2dGeom, x: &[f32], dy: &[f32], dw: &mut [f
                     col
                 };
                 let beta = if j == 0 { 0.0 } else { 1.0 };
-                gemm(false, true, k, g.c_out, p, 1.0, col, &dy[i * ys..(i + 1) * ys], beta, part);
+                let dy_n = &dy[i * ys..(i + 1) * ys];
+                if channels_first {
+                    gemm(false, true, g.c_out, k, p, 1.0, dy_n, col, beta, part);
+                } else {
+                    gemm(false, true, k, g.c_out, p, 1.0, col, dy_n, beta, part);
+                }
             }
         },
     );
-    // dw[co, r] = Σ_chunks dwᵀ_chunk[r, co], the chunks added in order.
     let partials = &partials;
+    if channels_first {
+        // dw = Σ_chunks dw_chunk, the chunks added in order.
+        dw.par_chunks_mut(k).enumerate().for_each(|(co, dw_row)| {
+            dw_row.copy_from_slice(&partials[co * k..][..k]);
+            for part in partials.chunks_exact(wl).skip(1) {
+                dw_row.iter_mut().zip(&part[co * k..][..k]).for_each(|(d, v)| *d += v);
+            }
+        });
+        return;
+    }
+    // dw[co, r] = Σ_chunks dwᵀ_chunk[r, co], the chunks added in order.
     dw.par_chunks_mut(k).enumerate().for_each(|(co, dw_row)| {
         for (r, d) in dw_row.iter_mut().enumerate() {
             let mut acc = partials[r * g.c_out + co];
@@ -523,6 +547,20 @@ mod tests {
         }
         let g = Conv2dGeom { n: 19, c_in: 5, h: 4, w: 3, c_out: 2, kh: 1, kw: 1, stride: 1, pad: 0 };
         check_all(&g, 7);
+    }
+
+    /// The per-sample weight gradient (P ≥ 64) in both orientations: channels as the GEMM's
+    /// rows (c_out ≤ DW_CHANNELS_FIRST_MAX) and as its columns, on odd sizes and batches that
+    /// split into several partials; pointwise too.
+    #[test]
+    fn per_sample_weight_gradient_both_orientations() {
+        for (n, c_in, c_out, kh, kw, pad) in
+            [(3, 1, 8, 5, 5, 2), (19, 3, 4, 3, 5, 1), (5, 2, 9, 3, 3, 1), (2, 5, 1, 1, 1, 0), (17, 2, 13, 5, 3, 2)]
+        {
+            let g = Conv2dGeom { n, c_in, h: 11, w: 9, c_out, kh, kw, stride: 1, pad };
+            assert!(g.positions() >= GROUP_MAX_POSITIONS && !g.is_dense());
+            check_all(&g, (n * 100 + c_out) as u64);
+        }
     }
 
     #[test]
