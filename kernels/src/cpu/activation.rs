@@ -171,7 +171,10 @@ pub fn unary_backward(op: Unary, x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32
             for_chunks_mut(dx, |off, out| {
                 let (x, dy) = (&x[off..off + out.len()], &dy[off..off + out.len()]);
                 for ((o, &xv), &g) in out.iter_mut().zip(x).zip(dy) {
-                    *o = if xv > 0.0 { g } else { s * g };
+                    // Both arms, then a select (see `with_unary!`): the branch kept this loop
+                    // scalar, 12 % of the MNIST LeNet's training step in perf.
+                    let neg = s * g;
+                    *o = if xv > 0.0 { g } else { neg };
                 }
             })
         }
@@ -210,6 +213,21 @@ mod tests {
         assert!((Unary::Softplus.apply(0.0) - 2f32.ln()).abs() < 1e-6);
         assert!((Unary::LogSigmoid.apply(1000.0)).abs() < 1e-6);
         assert!((Unary::LogSigmoid.apply(-1000.0) + 1000.0).abs() < 1e-3);
+    }
+
+    #[test]
+    fn piecewise_linear_backward_matches_the_derivative() {
+        let n = 100_003;
+        let x: Vec<f32> = (0..n).map(|i| ((i * 7919) % 1000) as f32 / 100.0 - 5.0).collect();
+        let dy: Vec<f32> = (0..n).map(|i| ((i * 104_729) % 997) as f32 / 100.0 - 4.0).collect();
+        for op in [Unary::Relu, Unary::LeakyRelu(0.1)] {
+            let y: Vec<f32> = x.iter().map(|&v| op.apply(v)).collect();
+            let mut dx = vec![f32::NAN; n];
+            unary_backward(op, &x, &y, &dy, &mut dx);
+            for i in 0..n {
+                assert_eq!(dx[i], dy[i] * op.derivative(x[i], y[i]), "{op:?} at {i}");
+            }
+        }
     }
 
     #[test]

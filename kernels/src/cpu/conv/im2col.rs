@@ -60,12 +60,12 @@ fn im2col_tap(g: &Conv2dGeom, plane: &[f32], t: &Tap, out: &mut [f32]) {
         let (start, end) = (oy_lo * ow + ox_lo, (oy_hi - 1) * ow + ox_hi);
         let src = (oy_lo + a - pad) * w + ox_lo + b - pad;
         out[start..end].copy_from_slice(&plane[src..src + (end - start)]);
-        // The cells from one row's last valid column to the next row's first.
-        for oy in oy_lo..oy_hi - 1 {
-            out[oy * ow + ox_hi..(oy + 1) * ow + ox_lo].fill(0.0);
+        // Each valid row's invalid columns, a column at a time: they are |b − pad| cells per
+        // row, and a `fill` per row compiles to a `memset` call per row (10–13 % of the MNIST
+        // LeNet's convolutions in perf).
+        for col in (0..ox_lo).chain(ox_hi..ow) {
+            out[oy_lo * ow + col..].iter_mut().step_by(ow).take(oy_hi - oy_lo).for_each(|o| *o = 0.0);
         }
-        out[oy_lo * ow..start].fill(0.0);
-        out[end..oy_hi * ow].fill(0.0);
         return;
     }
     let x0 = ox_lo * s + b - pad;
@@ -108,6 +108,28 @@ fn col2im_tap_add(g: &Conv2dGeom, seg: &[f32], t: &Tap, plane: &mut [f32]) {
     }
 }
 
+/// [`col2im_tap_add`] for a "same" convolution (stride 1, `ow = w`), whose `seg` rows and plane
+/// rows have the same stride: the entries whose tap lies in the padding are zeroed in `seg`
+/// (hence `&mut`), then the tap is one contiguous add instead of a short loop per row — the
+/// MNIST LeNet's rows are 14 or 28 cells, and the per-row loops were 12 % of its training step.
+/// Each cell still receives the same terms in the same order (plus zeros).
+fn col2im_tap_add_same(g: &Conv2dGeom, seg: &mut [f32], t: &Tap, plane: &mut [f32]) {
+    let (w, pad, ow) = (g.w, g.pad, g.ow());
+    debug_assert!(g.stride == 1 && ow == w);
+    let ((oy_lo, oy_hi), (ox_lo, ox_hi), (a, b)) = (t.oy, t.ox, (t.a, t.b));
+    if t.is_empty() {
+        return;
+    }
+    for col in (0..ox_lo).chain(ox_hi..ow) {
+        seg[oy_lo * ow + col..].iter_mut().step_by(ow).take(oy_hi - oy_lo).for_each(|o| *o = 0.0);
+    }
+    let (start, end) = (oy_lo * ow + ox_lo, (oy_hi - 1) * ow + ox_hi);
+    let dst = (oy_lo + a - pad) * w + ox_lo + b - pad;
+    for (d, v) in plane[dst..dst + (end - start)].iter_mut().zip(&seg[start..end]) {
+        *d += v;
+    }
+}
+
 /// `(ci, a, b)` of im2col row `r`.
 fn tap_of_row(g: &Conv2dGeom, r: usize) -> (usize, usize, usize) {
     let taps = g.kh * g.kw;
@@ -117,21 +139,29 @@ fn tap_of_row(g: &Conv2dGeom, r: usize) -> (usize, usize, usize) {
 /// Fills `col` (`K × P`) with the receptive fields of one sample `x` (`c_in × h × w`).
 pub(super) fn im2col(g: &Conv2dGeom, x: &[f32], col: &mut [f32]) {
     let (hw, p) = (g.h * g.w, g.positions());
+    // The taps' ranges once, not once per input channel (their divisions showed in perf).
+    let taps: Vec<Tap> = (0..g.kh * g.kw).map(|t| Tap::new(g, t / g.kw, t % g.kw)).collect();
     for (r, row) in col.chunks_exact_mut(p).take(g.col_rows()).enumerate() {
-        let (ci, a, b) = tap_of_row(g, r);
-        im2col_tap(g, &x[ci * hw..][..hw], &Tap::new(g, a, b), row);
+        let (ci, t) = (r / taps.len(), r % taps.len());
+        im2col_tap(g, &x[ci * hw..][..hw], &taps[t], row);
     }
 }
 
 /// The adjoint of [`im2col`]: overwrites `x` (`c_in × h × w`) with the sum, for every cell, of
 /// the `col` entries that were copied from it. Cells no window covers get zero.
-pub(super) fn col2im(g: &Conv2dGeom, col: &[f32], x: &mut [f32]) {
+/// `col` is scratch: entries that no input cell receives may be overwritten.
+pub(super) fn col2im(g: &Conv2dGeom, col: &mut [f32], x: &mut [f32]) {
     let (hw, p, taps) = (g.h * g.w, g.positions(), g.kh * g.kw);
     let taps: Vec<Tap> = (0..taps).map(|t| Tap::new(g, t / g.kw, t % g.kw)).collect();
-    for (plane, rows) in x.chunks_exact_mut(hw).zip(col.chunks_exact(taps.len() * p)) {
+    let same = g.stride == 1 && g.ow() == g.w;
+    for (plane, rows) in x.chunks_exact_mut(hw).zip(col.chunks_exact_mut(taps.len() * p)) {
         plane.fill(0.0);
-        for (t, seg) in taps.iter().zip(rows.chunks_exact(p)) {
-            col2im_tap_add(g, seg, t, plane);
+        for (t, seg) in taps.iter().zip(rows.chunks_exact_mut(p)) {
+            if same {
+                col2im_tap_add_same(g, seg, t, plane);
+            } else {
+                col2im_tap_add(g, seg, t, plane);
+            }
         }
     }
 }
