@@ -2,8 +2,9 @@
 //!
 //! The im2col matrix of one sample has a row per tap `(ci, a, b)` — `K = c_in·kh·kw` rows, row
 //! `(ci·kh + a)·kw + b` — and a column per output position — `P = oh·ow` columns. A group of `m`
-//! samples is stored side by side, `K × m·P`: sample `i` owns columns `i·P ..`. Both layouts are
-//! built from the same two tap-level loops, so the per-sample and the grouped paths cannot drift.
+//! samples is stored side by side, `K × m·P`: sample `i` owns columns `i·P ..`. Both layouts
+//! derive from one description of a tap's valid positions ([`Tap`]); the per-sample path walks
+//! it row by row, the grouped path (small planes) lists its positions once per call.
 
 use rayon::prelude::*;
 
@@ -130,12 +131,6 @@ fn col2im_tap_add_same(g: &Conv2dGeom, seg: &mut [f32], t: &Tap, plane: &mut [f3
     }
 }
 
-/// `(ci, a, b)` of im2col row `r`.
-fn tap_of_row(g: &Conv2dGeom, r: usize) -> (usize, usize, usize) {
-    let taps = g.kh * g.kw;
-    (r / taps, r % taps / g.kw, r % g.kw)
-}
-
 /// Fills `col` (`K × P`) with the receptive fields of one sample `x` (`c_in × h × w`).
 pub(super) fn im2col(g: &Conv2dGeom, x: &[f32], col: &mut [f32]) {
     let (hw, p) = (g.h * g.w, g.positions());
@@ -166,31 +161,63 @@ pub(super) fn col2im(g: &Conv2dGeom, col: &mut [f32], x: &mut [f32]) {
     }
 }
 
+/// Tap `t`'s valid positions as `(q, cell)` pairs, `q` ascending: entry `q` (of `oh·ow`) of its
+/// im2col row copies input cell `cell` of the plane; the other entries read padding.
+fn tap_pairs(g: &Conv2dGeom, t: &Tap) -> Vec<(usize, usize)> {
+    let (w, s, pad, ow) = (g.w, g.stride, g.pad, g.ow());
+    if t.is_empty() {
+        return Vec::new();
+    }
+    let rows = t.oy.0..t.oy.1;
+    rows.flat_map(|oy| (t.ox.0..t.ox.1).map(move |ox| (oy * ow + ox, (oy * s + t.a - pad) * w + ox * s + t.b - pad)))
+        .collect()
+}
+
+/// [`tap_pairs`] of every tap `(a, b)`, in im2col row order.
+fn all_tap_pairs(g: &Conv2dGeom) -> Vec<Vec<(usize, usize)>> {
+    (0..g.kh * g.kw).map(|t| tap_pairs(g, &Tap::new(g, t / g.kw, t % g.kw))).collect()
+}
+
 /// Fills `cols` (`K × m·P`) from the `m` samples of `x`, one row (a tap of every sample) per
 /// task, so the rows are written whole and in parallel.
+///
+/// The grouped path's planes are small (`P < 64` outputs; the DCGAN's 7 × 7 from 14 × 14 at
+/// stride 2), so [`im2col_tap`]'s per-row slicing cost more than the copying (≈ 25 % of the
+/// DCGAN step with `col2im_group`). Here each tap's `(q, cell)` pairs are listed once per call
+/// and every sample's segment is a plain gather through them.
 pub(super) fn im2col_group(g: &Conv2dGeom, x: &[f32], m: usize, cols: &mut [f32]) {
-    let (hw, p, xs) = (g.h * g.w, g.positions(), g.c_in * g.h * g.w);
+    let (hw, p, xs, taps) = (g.h * g.w, g.positions(), g.c_in * g.h * g.w, g.kh * g.kw);
+    let pairs = all_tap_pairs(g);
     cols.par_chunks_mut(m * p).enumerate().with_min_len(8).for_each(|(r, row)| {
-        let (ci, a, b) = tap_of_row(g, r);
-        let tap = Tap::new(g, a, b);
+        let (ci, pairs) = (r / taps, &pairs[r % taps]);
+        if pairs.len() < p {
+            row.fill(0.0);
+        }
         for (i, seg) in row.chunks_exact_mut(p).enumerate() {
-            im2col_tap(g, &x[i * xs + ci * hw..][..hw], &tap, seg);
+            let plane = &x[i * xs + ci * hw..][..hw];
+            for &(q, cell) in pairs {
+                seg[q] = plane[cell];
+            }
         }
     });
 }
 
 /// The adjoint of [`im2col_group`]: overwrites `x` (`m` samples) from `cols` (`K × m·P`), one
-/// input plane per task.
+/// input plane per task, through the same `(q, cell)` pairs. Each cell receives its terms in
+/// tap order, as from [`col2im`].
 pub(super) fn col2im_group(g: &Conv2dGeom, cols: &[f32], m: usize, x: &mut [f32]) {
     let (hw, p) = (g.h * g.w, g.positions());
     let ld = m * p;
-    let taps: Vec<Tap> = (0..g.kh * g.kw).map(|t| Tap::new(g, t / g.kw, t % g.kw)).collect();
+    let pairs = all_tap_pairs(g);
+    let taps = pairs.len();
     x.par_chunks_mut(hw).enumerate().with_min_len(4).for_each(|(j, plane)| {
         let (i, ci) = (j / g.c_in, j % g.c_in);
         plane.fill(0.0);
-        for (t, tap) in taps.iter().enumerate() {
-            let seg = &cols[(ci * taps.len() + t) * ld + i * p..][..p];
-            col2im_tap_add(g, seg, tap, plane);
+        for (t, pairs) in pairs.iter().enumerate() {
+            let seg = &cols[(ci * taps + t) * ld + i * p..][..p];
+            for &(q, cell) in pairs {
+                plane[cell] += seg[q];
+            }
         }
     });
 }
