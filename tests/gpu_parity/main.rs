@@ -25,6 +25,7 @@ mod conv;
 #[path = "engine.rs"]
 mod engine_on_gpu;
 mod gemm;
+mod infer;
 mod loss;
 mod norm;
 mod optim;

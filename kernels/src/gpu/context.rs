@@ -61,6 +61,7 @@ pub(crate) struct Inner {
     queue: wgpu::Queue,
     info: wgpu::AdapterInfo,
     pub(crate) limits: wgpu::Limits,
+    features: wgpu::Features,
     modules: Mutex<HashMap<&'static str, wgpu::ShaderModule>>,
     pipelines: Mutex<HashMap<String, (wgpu::ComputePipeline, wgpu::BindGroupLayout)>>,
     pub(crate) pool: Mutex<Pool>,
@@ -134,8 +135,11 @@ impl Context {
         let info = adapter.get_info();
         // The adapter's own limits: big storage buffers and the largest workgroups it allows.
         let limits = adapter.limits();
+        // f16 storage for the inference path (`infer`), where the adapter offers it.
+        let features = adapter.features() & wgpu::Features::SHADER_F16;
         let desc = wgpu::DeviceDescriptor {
             label: Some("oneclass"),
+            required_features: features,
             required_limits: limits.clone(),
             memory_hints: wgpu::MemoryHints::Performance,
             ..Default::default()
@@ -165,6 +169,7 @@ impl Context {
                 queue,
                 info,
                 limits,
+                features,
                 modules: Mutex::new(HashMap::new()),
                 pipelines: Mutex::new(HashMap::new()),
                 pool: Mutex::new(Pool::default()),
@@ -186,6 +191,12 @@ impl Context {
             driver_info: i.driver_info.clone(),
             software: i.device_type == wgpu::DeviceType::Cpu,
         }
+    }
+
+    /// True when the device runs WGSL `f16` (the adapter offers `SHADER_F16`, and it was
+    /// requested): the f16 storage path of [`super::infer`] is available.
+    pub fn supports_f16(&self) -> bool {
+        self.inner.features.contains(wgpu::Features::SHADER_F16)
     }
 
     /// The device limits the kernels run under.

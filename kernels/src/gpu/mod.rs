@@ -22,6 +22,7 @@ pub mod activation;
 pub mod binary;
 pub mod conv;
 pub mod gemm;
+pub mod infer;
 pub mod loss;
 pub mod norm;
 pub mod optim;

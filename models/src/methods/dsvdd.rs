@@ -13,6 +13,7 @@ use crate::run::Run;
 use datasets::Dataset;
 use engine::optim::{Adam, AdamConfig, MultiStepLr};
 use engine::{no_grad, Device, Rng, Tensor};
+use kernels::gpu::infer::Precision;
 use std::collections::BTreeMap;
 
 pub struct DeepSvdd {
@@ -154,6 +155,19 @@ impl Detector for DeepSvdd {
         let d =
             no_grad(|| map_in_chunks(x, 500, self.device(), |b| Ok(self.distances(b, &self.c, Mode::Eval)?.to_vec())))?;
         Ok(if self.soft { d.iter().map(|v| v - r2).collect() } else { d })
+    }
+
+    fn score_on_plan(&self, x: &Dataset, precision: Precision) -> Option<Result<Vec<f32>>> {
+        let run = || -> Result<Vec<f32>> {
+            let reps = self.encoder.representations_on_plan(x, precision)?;
+            let c = self.c.to_vec();
+            let r2 = if self.soft { self.r() * self.r() } else { 0.0 };
+            Ok(reps
+                .chunks(c.len())
+                .map(|z| z.iter().zip(&c).map(|(a, b)| (a - b) * (a - b)).sum::<f32>() - r2)
+                .collect())
+        };
+        Some(run())
     }
 
     fn vars(&self) -> &Vars {

@@ -15,6 +15,7 @@ use crate::nn::Vars;
 use crate::run::Run;
 use datasets::Dataset;
 use engine::Device;
+use kernels::gpu::infer::Precision;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -23,6 +24,11 @@ pub trait Detector {
     fn fit(&mut self, train: &Dataset, holdout: Option<&Dataset>, run: &mut Run) -> Result<()>;
     /// One anomaly score per sample; higher = more anomalous.
     fn score(&self, x: &Dataset) -> Result<Vec<f32>>;
+    /// Scores on the GPU through the fused inference kernels, weights and activations stored
+    /// in `precision` (`score --precision f16`); `None` when the method has no such path.
+    fn score_on_plan(&self, _x: &Dataset, _precision: Precision) -> Option<Result<Vec<f32>>> {
+        None
+    }
     /// The tensors a saved model holds.
     fn vars(&self) -> &Vars;
     /// What scoring needs besides the weights (center, radius, threshold…), as strings for the

@@ -2,6 +2,7 @@
 //! the reference implementation): bias-free, leaky ReLU 0.1, batch norm without affine
 //! parameters (eps 1e-4), 2×2 max pooling; decoders upsample ×2 and use transposed convolutions.
 
+use super::plan::LayerSpec;
 use crate::nn::{BatchNorm, Conv2d, ConvTranspose2d, Linear, Mode, Scope, LEAKY_SLOPE};
 use engine::{Result, Rng, Tensor};
 
@@ -9,6 +10,10 @@ const BN_EPS: f32 = 1e-4;
 
 fn block(conv: &Conv2d, bn: &BatchNorm, x: &Tensor, mode: Mode) -> Result<Tensor> {
     bn.forward(&conv.forward(x)?, mode)?.leaky_relu(LEAKY_SLOPE)?.max_pool2d(2, 2, 0)
+}
+
+fn block_specs(conv: &Conv2d, bn: &BatchNorm) -> Vec<LayerSpec> {
+    vec![LayerSpec::conv(conv, Some(bn), Some(LEAKY_SLOPE)), LayerSpec::MaxPool { k: 2, stride: 2, pad: 0 }]
 }
 
 /// MNIST: conv 8@5×5 → pool → conv 4@5×5 → pool → dense 4·7·7 → 32.
@@ -37,6 +42,14 @@ impl MnistLeNet {
         let x = block(&self.conv1, &self.bn1, x, mode)?;
         let x = block(&self.conv2, &self.bn2, &x, mode)?;
         self.fc1.forward(&x.flatten()?)
+    }
+
+    /// [`Self::forward`] in eval mode, as an inference plan's layers.
+    pub fn layer_specs(&self) -> Vec<LayerSpec> {
+        let mut specs = block_specs(&self.conv1, &self.bn1);
+        specs.extend(block_specs(&self.conv2, &self.bn2));
+        specs.push(LayerSpec::dense(&self.fc1, None, None));
+        specs
     }
 }
 
@@ -95,6 +108,13 @@ impl CifarLeNet {
             x = block(conv, bn, &x, mode)?;
         }
         self.fc1.forward(&x.flatten()?)
+    }
+
+    /// [`Self::forward`] in eval mode, as an inference plan's layers.
+    pub fn layer_specs(&self) -> Vec<LayerSpec> {
+        let mut specs: Vec<LayerSpec> = self.convs.iter().flat_map(|(c, bn)| block_specs(c, bn)).collect();
+        specs.push(LayerSpec::dense(&self.fc1, None, None));
+        specs
     }
 }
 

@@ -1,6 +1,7 @@
 //! Bias-free MLPs for tabular data: d → 64 → 32 (leaky ReLU, batch norm without affine), and
 //! the mirrored decoder back to d (linear output: standardised features are unbounded).
 
+use super::plan::LayerSpec;
 use crate::nn::{BatchNorm, Linear, Mode, Scope, LEAKY_SLOPE};
 use engine::{Result, Rng, Tensor};
 
@@ -33,6 +34,14 @@ impl Mlp {
     pub fn forward(&self, x: &Tensor, mode: Mode) -> Result<Tensor> {
         let h = self.norms[0].forward(&self.layers[0].forward(x)?, mode)?.leaky_relu(LEAKY_SLOPE)?;
         self.layers[1].forward(&h)
+    }
+
+    /// [`Self::forward`] in eval mode, as an inference plan's layers.
+    pub fn layer_specs(&self) -> Vec<LayerSpec> {
+        vec![
+            LayerSpec::dense(&self.layers[0], Some(&self.norms[0]), Some(LEAKY_SLOPE)),
+            LayerSpec::dense(&self.layers[1], None, None),
+        ]
     }
 }
 

@@ -6,6 +6,7 @@ mod icsnet;
 mod lenet;
 pub mod minlgan;
 mod mlp;
+pub mod plan;
 
 pub use dcgan::{DcganGenerator, Generator, MlpGenerator};
 pub use icsnet::IcsNet;
@@ -16,6 +17,9 @@ use crate::batch::map_in_chunks;
 use crate::nn::{Mode, Scope};
 use datasets::Dataset;
 use engine::{no_grad, Device, Result, Rng, Tensor};
+
+/// Samples per launch of an inference plan.
+const PLAN_CHUNK: usize = 1000;
 
 /// What the input looks like, which decides the architecture.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,6 +75,33 @@ impl Encoder {
             Encoder::Cifar(n) => n.forward(x, mode),
             Encoder::Mlp(n) => n.forward(x, mode),
         }
+    }
+
+    /// [`Self::forward`] in eval mode, as the layers of an [`plan::InferencePlan`].
+    pub fn layer_specs(&self) -> Vec<plan::LayerSpec> {
+        match self {
+            Encoder::Mnist(n) => n.layer_specs(),
+            Encoder::Cifar(n) => n.layer_specs(),
+            Encoder::Mlp(n) => n.layer_specs(),
+        }
+    }
+
+    /// φ(x) of every sample through a fused [`plan::InferencePlan`] on the GPU with
+    /// `precision` storage, `len × rep_dim` row-major (what `score --precision` runs).
+    pub fn representations_on_plan(
+        &self,
+        data: &Dataset,
+        precision: kernels::gpu::infer::Precision,
+    ) -> crate::error::Result<Vec<f32>> {
+        let ctx = engine::device::gpu_context()?;
+        let plan = plan::InferencePlan::new(ctx, &self.layer_specs(), &data.shape, precision)?;
+        let mut reps = Vec::with_capacity(data.len() * self.rep_dim());
+        let all: Vec<usize> = (0..data.len()).collect();
+        for idx in all.chunks(PLAN_CHUNK) {
+            let x: Vec<f32> = idx.iter().flat_map(|&i| data.sample(i).iter().copied()).collect();
+            reps.extend(plan.forward(&x, idx.len())?);
+        }
+        Ok(reps)
     }
 
     /// φ(x) of every sample (evaluation mode, no tape), `len × rep_dim` row-major, and their
