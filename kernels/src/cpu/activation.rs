@@ -151,9 +151,6 @@ macro_rules! with_unary {
 pub fn unary_forward(op: Unary, x: &[f32], y: &mut [f32]) {
     assert_eq!(x.len(), y.len(), "unary_forward: length mismatch");
     with_unary!(op, |f| for_chunks_mut(y, |off, out| {
-        // A copy on the stack, so the op's parameters are registers, not loads through the
-        // captured reference inside the loop.
-        let f = f;
         let src = &x[off..off + out.len()];
         for (o, &v) in out.iter_mut().zip(src) {
             *o = f(v);

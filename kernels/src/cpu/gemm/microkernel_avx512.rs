@@ -121,6 +121,7 @@ unsafe fn kernel<const MR: usize>(
 /// stored through lane masks straight into C. The portable route (a scratch tile, then a
 /// scalar copy) cost a fifth of the MNIST LeNet's convolutions, whose 4 or 8 output channels
 /// make every tile an edge tile.
+#[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx512f")]
 unsafe fn kernel_edge<const MR: usize>(
     kc: usize,
