@@ -17,7 +17,12 @@ struct Params {
     n: u32, c_in: u32, h: u32, w: u32,
     c_out: u32, kh: u32, kw: u32, stride: u32,
     pad: u32, oh: u32, ow: u32, m: u32,
-    ncols: u32, kdim: u32, _pad0: u32, _pad1: u32,
+    ncols: u32, kdim: u32,
+    // Split-K (weight gradient only): 0, or the reduction length each `wid.z` slice sums (a
+    // multiple of TK); slice s then writes its partial sums to out[s · m · ncols + …] and
+    // `sum_parts` adds the slices up.
+    k_chunk: u32,
+    _pad0: u32,
 }
 
 override MODE: u32 = 0u;
@@ -82,8 +87,10 @@ fn load_b(kk: u32, col: u32) -> f32 {
     return x_col(col, kk / pos, kk % pos);
 }
 
-fn store(r: u32, col: u32, v: f32) {
-    if (MODE == 0u) {
+fn store(r: u32, col: u32, part: u32, v: f32) {
+    if (p.k_chunk > 0u) {
+        out[(part * p.m + r) * p.ncols + col] = v;
+    } else if (MODE == 0u) {
         let pos = p.oh * p.ow;
         out[((col / pos) * p.c_out + r) * pos + col % pos] = v;
     } else if (MODE == 1u) {
@@ -98,13 +105,26 @@ fn store(r: u32, col: u32, v: f32) {
 fn conv(@builtin(local_invocation_id) lid: vec3<u32>,
         @builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
-    let col_tile = wid.x + wid.z * nwg.x;
+    var col_tile = wid.x + wid.z * nwg.x;
+    var part = 0u;
+    var k_begin = 0u;
+    var k_end = p.kdim;
+    if (p.k_chunk > 0u) {
+        col_tile = wid.x;
+        part = wid.z;
+        k_begin = part * p.k_chunk;
+        k_end = min(p.kdim, k_begin + p.k_chunk);
+    }
     if (col_tile * TN >= p.ncols) { return; }
     let row0 = wid.y * TM;
     let col0 = col_tile * TN;
     let tid = lid.y * 16u + lid.x;
-    var acc: array<f32, 16>;
-    for (var k0 = 0u; k0 < p.kdim; k0 += TK) {
+    // The 4 × 4 outputs in four vec4 registers (a local array would live in slow memory).
+    var acc0 = vec4<f32>(0.0);
+    var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);
+    for (var k0 = k_begin; k0 < k_end; k0 += TK) {
         for (var i = 0u; i < 4u; i++) {
             let e = tid + i * 256u;
             // A is contiguous along k in every mode.
@@ -121,27 +141,48 @@ fn conv(@builtin(local_invocation_id) lid: vec3<u32>,
         }
         workgroupBarrier();
         for (var kk = 0u; kk < TK; kk++) {
-            var av: array<f32, 4>;
-            var bv: array<f32, 4>;
-            for (var i = 0u; i < 4u; i++) {
-                av[i] = As[kk * TM + lid.y + 16u * i];
-                bv[i] = Bs[kk * TN + lid.x + 16u * i];
-            }
-            for (var i = 0u; i < 4u; i++) {
-                for (var j = 0u; j < 4u; j++) {
-                    acc[i * 4u + j] = fma(av[i], bv[j], acc[i * 4u + j]);
-                }
-            }
+            let ar = kk * TM + lid.y;
+            let bc = kk * TN + lid.x;
+            let bv = vec4<f32>(Bs[bc], Bs[bc + 16u], Bs[bc + 32u], Bs[bc + 48u]);
+            acc0 = fma(vec4<f32>(As[ar]), bv, acc0);
+            acc1 = fma(vec4<f32>(As[ar + 16u]), bv, acc1);
+            acc2 = fma(vec4<f32>(As[ar + 32u]), bv, acc2);
+            acc3 = fma(vec4<f32>(As[ar + 48u]), bv, acc3);
         }
         workgroupBarrier();
     }
+    // Only the epilogue indexes the rows dynamically.
+    var rows = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
     for (var i = 0u; i < 4u; i++) {
         let r = row0 + lid.y + 16u * i;
         if (r >= p.m) { continue; }
         for (var j = 0u; j < 4u; j++) {
             let col = col0 + lid.x + 16u * j;
             if (col >= p.ncols) { continue; }
-            store(r, col, acc[i * 4u + j]);
+            store(r, col, part, rows[i][j]);
         }
     }
+}
+
+struct SumParams {
+    len: u32,
+    parts: u32,
+    _pad0: u32,
+    _pad1: u32,
+}
+
+@group(0) @binding(0) var<uniform> sp: SumParams;
+@group(0) @binding(1) var<storage, read> slices: array<f32>;
+@group(0) @binding(2) var<storage, read_write> total: array<f32>;
+
+// total[i] = Σ_s slices[s · len + i]: the split-K slices added up in slice order.
+@compute @workgroup_size(256)
+fn sum_parts(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 256u;
+    if (i >= sp.len) { return; }
+    var s = 0.0;
+    for (var k = 0u; k < sp.parts; k++) {
+        s += slices[k * sp.len + i];
+    }
+    total[i] = s;
 }

@@ -68,7 +68,11 @@ fn conv_block(@builtin(local_invocation_id) lid: vec3<u32>,
     let row0 = wid.y * TM;
     let col0 = col_tile * TN;
     let tid = lid.y * 16u + lid.x;
-    var acc: array<f32, 16>;
+    // The 4 × 4 outputs in four vec4 registers (a local array would live in slow memory).
+    var acc0 = vec4<f32>(0.0);
+    var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);
     for (var k0 = 0u; k0 < p.kdim; k0 += TK) {
         for (var i = 0u; i < 4u; i++) {
             let e = tid + i * 256u;
@@ -79,20 +83,18 @@ fn conv_block(@builtin(local_invocation_id) lid: vec3<u32>,
         }
         workgroupBarrier();
         for (var kk = 0u; kk < TK; kk++) {
-            var av: array<f32, 4>;
-            var bv: array<f32, 4>;
-            for (var i = 0u; i < 4u; i++) {
-                av[i] = As[kk * TM + lid.y + 16u * i];
-                bv[i] = Bs[kk * TN + lid.x + 16u * i];
-            }
-            for (var i = 0u; i < 4u; i++) {
-                for (var j = 0u; j < 4u; j++) {
-                    acc[i * 4u + j] = fma(av[i], bv[j], acc[i * 4u + j]);
-                }
-            }
+            let ar = kk * TM + lid.y;
+            let bc = kk * TN + lid.x;
+            let bv = vec4<f32>(Bs[bc], Bs[bc + 16u], Bs[bc + 32u], Bs[bc + 48u]);
+            acc0 = fma(vec4<f32>(As[ar]), bv, acc0);
+            acc1 = fma(vec4<f32>(As[ar + 16u]), bv, acc1);
+            acc2 = fma(vec4<f32>(As[ar + 32u]), bv, acc2);
+            acc3 = fma(vec4<f32>(As[ar + 48u]), bv, acc3);
         }
         workgroupBarrier();
     }
+    // Only the epilogue indexes the rows dynamically.
+    var rows = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
     let pos = p.oh * p.ow;
     for (var i = 0u; i < 4u; i++) {
         let co = row0 + lid.y + 16u * i;
@@ -103,7 +105,7 @@ fn conv_block(@builtin(local_invocation_id) lid: vec3<u32>,
         for (var j = 0u; j < 4u; j++) {
             let col = col0 + lid.x + 16u * j;
             if (col >= p.ncols) { continue; }
-            var v = fma(scale, acc[i * 4u + j], shift);
+            var v = fma(scale, rows[i][j], shift);
             if (p.leaky == 1u && v < 0.0) { v = v * p.slope; }
             y[((col / pos) * p.c_out + co) * pos + col % pos] = S(v);
         }

@@ -29,6 +29,7 @@ fn geometries() -> Vec<Conv2dGeom> {
         g(2, 3, 8, 8, 4, 4, 4, 2, 1),   // DCGAN-style down-sampling
         g(1, 2, 7, 5, 3, 2, 2, 3, 0),   // stride > kernel: cells no window covers
         g(2, 65, 3, 3, 67, 3, 3, 1, 1), // channel counts past one 64-tile
+        g(4, 2, 30, 30, 3, 5, 5, 1, 2), // weight gradient split over k (3600 = 13 × 272 + 64)
     ]
 }
 

@@ -4,7 +4,7 @@
 
 use super::context::Shader;
 use super::gemm::tile_grid;
-use super::{check_lens, u32_of, GpuBuffer, GpuError, Result};
+use super::{check_lens, grid_elems, u32_of, GpuBuffer, GpuError, Result};
 pub use crate::cpu::conv::Conv2dGeom;
 
 pub(crate) const SHADER: Shader = Shader { name: "conv", source: include_str!("../../shaders/conv.wgsl") };
@@ -26,6 +26,37 @@ struct Params {
     m: u32,
     ncols: u32,
     kdim: u32,
+    k_chunk: u32,
+    _pad: u32,
+}
+
+/// Workgroups a launch should offer the device before split-K pays for its extra pass.
+const TARGET_GROUPS: usize = 512;
+/// The shortest reduction slice worth a workgroup of its own.
+const MIN_K_CHUNK: usize = 256;
+/// Most bytes of partial sums split-K may allocate.
+const MAX_SPLIT_BYTES: usize = 64 << 20;
+
+/// Slices of the reduction for the weight gradient, whose `k = batch · oh · ow` is long and whose
+/// output (the weights) is small: without a split, a handful of workgroups would walk all of `k`
+/// while the rest of the GPU idles. Returns `(slices, k_chunk)`; `(1, 0)` means no split.
+fn split_k(m: usize, ncols: usize, kdim: usize) -> (usize, usize) {
+    let tiles = m.div_ceil(64) * ncols.div_ceil(64);
+    let by_k = kdim / MIN_K_CHUNK;
+    let by_mem = MAX_SPLIT_BYTES / (4 * m * ncols).max(1);
+    let want = (TARGET_GROUPS / tiles.max(1)).min(by_k).min(by_mem);
+    if want < 2 || ncols.div_ceil(64) > super::MAX_GROUPS as usize {
+        return (1, 0);
+    }
+    let chunk = kdim.div_ceil(want).div_ceil(16) * 16;
+    (kdim.div_ceil(chunk), chunk)
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct SumParams {
+    len: u32,
+    parts: u32,
     _pad: [u32; 2],
 }
 
@@ -59,9 +90,21 @@ fn run(mode: u32, g: &Conv2dGeom, m: usize, ncols: usize, kdim: usize, bufs: [&G
         m: u32_of(m, "m")?,
         ncols: u32_of(ncols, "columns")?,
         kdim: u32_of(kdim, "reduction length")?,
-        _pad: [0; 2],
+        k_chunk: 0,
+        _pad: 0,
     };
-    bufs[2].context().launch(&SHADER, "conv", &[("MODE", mode as f64)], &params, &bufs, tile_grid(m, ncols)?)
+    let ctx = bufs[2].context();
+    let constants = [("MODE", mode as f64)];
+    let (parts, k_chunk) = if mode == 2 { split_k(m, ncols, kdim) } else { (1, 0) };
+    if parts == 1 {
+        return ctx.launch(&SHADER, "conv", &constants, &params, &bufs, tile_grid(m, ncols)?);
+    }
+    let slices = GpuBuffer::uninit(ctx, parts * m * ncols)?;
+    let params = Params { k_chunk: k_chunk as u32, ..params };
+    let grid = [ncols.div_ceil(64) as u32, m.div_ceil(64) as u32, parts as u32];
+    ctx.launch(&SHADER, "conv", &constants, &params, &[bufs[0], bufs[1], &slices], grid)?;
+    let sum = SumParams { len: u32_of(m * ncols, "outputs")?, parts: parts as u32, _pad: [0; 2] };
+    ctx.launch(&SHADER, "sum_parts", &[], &sum, &[&slices, bufs[2]], grid_elems(m * ncols)?)
 }
 
 /// `y = conv2d(x, w)`; `y` is `n × c_out × oh × ow`, overwritten.
