@@ -94,7 +94,7 @@ fn gpu_parity_engine_ops_with_backward() {
     check("bce_with_logits", &[a.clone()], move |t| {
         t[0].bce_with_logits(&Tensor::from_vec(targets.clone(), &[13, 17], t[0].device())?)
     });
-    // Layout ops (host round trips for now).
+    // Layout ops (their own kernels since the layout shader).
     check("permute", &[x.clone()], |t| t[0].permute(&[2, 0, 3, 1]));
     check("narrow", &[x.clone()], |t| t[0].narrow(2, 3, 4));
     check("concat", &[a.clone(), y2], |t| Tensor::concat(&[&t[0], &t[1]], 1));

@@ -26,6 +26,7 @@ mod conv;
 mod engine_on_gpu;
 mod gemm;
 mod infer;
+mod layout;
 mod loss;
 mod norm;
 mod optim;

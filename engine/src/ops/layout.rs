@@ -1,8 +1,10 @@
 //! Shape and data movement: reshape (free), permute, concat, narrow (slice), row selection.
 
 use crate::autograd::record;
+use crate::device::gpu_err;
 use crate::{Device, Error, Result, Shape, Storage, Tensor};
 use kernels::cpu::layout::{around_axis, copy_from_axis, copy_into_axis, gather_rows, permute};
+use kernels::gpu::layout as gk;
 
 fn check_axis(op: &'static str, t: &Tensor, axis: usize) -> Result<()> {
     if axis >= t.shape().rank() {
@@ -42,11 +44,10 @@ impl Tensor {
                 permute(sx.cpu(), self.dims(), perm, &mut y);
                 Storage::Cpu(y)
             }
-            // host round trip: no GPU kernel yet
             Device::Gpu => {
-                let mut y = vec![0.0; self.numel()];
-                permute(&sx.try_to_vec()?, self.dims(), perm, &mut y);
-                Storage::from_vec(y, Device::Gpu)?
+                let y = Storage::gpu_uninit("permute", self.numel())?;
+                gk::permute(sx.gpu(), self.dims(), perm, &y).map_err(gpu_err("permute"))?;
+                Storage::Gpu(y)
             }
         };
         let mut inverse = vec![0; rank];
@@ -77,18 +78,33 @@ impl Tensor {
         let total: usize = ts.iter().map(|t| t.dims()[axis]).sum();
         let mut out = first.dims().to_vec();
         out[axis] = total;
-        let mut y = vec![0.0; out.iter().product()];
-        let mut start = 0;
-        for t in ts {
-            let (outer, len, inner) = around_axis(t.dims(), axis);
-            match dev {
-                Device::Cpu => copy_into_axis(t.storage().cpu(), outer, len, inner, &mut y, total, start),
-                // host round trip: no GPU kernel yet
-                Device::Gpu => copy_into_axis(&t.try_to_vec()?, outer, len, inner, &mut y, total, start),
+        let n = out.iter().product();
+        let y = match dev {
+            Device::Cpu => {
+                let mut y = vec![0.0; n];
+                let mut start = 0;
+                for t in ts {
+                    let (outer, len, inner) = around_axis(t.dims(), axis);
+                    copy_into_axis(t.storage().cpu(), outer, len, inner, &mut y, total, start);
+                    start += len;
+                }
+                Storage::Cpu(y)
             }
-            start += len;
-        }
-        let y = Storage::from_vec(y, dev)?;
+            Device::Gpu => {
+                // The slabs tile the output: every element is written.
+                let y = Storage::gpu_uninit("concat", n)?;
+                let mut start = 0;
+                for t in ts {
+                    let (outer, len, inner) = around_axis(t.dims(), axis);
+                    let st = t.storage();
+                    let src = gk::Slab { buf: st.gpu(), total: len, start: 0 };
+                    let dst = gk::Slab { buf: &y, total, start };
+                    gk::axis_copy(src, dst, outer, len, inner).map_err(gpu_err("concat"))?;
+                    start += len;
+                }
+                Storage::Gpu(y)
+            }
+        };
         let lens: Vec<usize> = ts.iter().map(|t| t.dims()[axis]).collect();
         record("concat", y, Shape::new(&out), ts, move |g| {
             let mut start = 0;
@@ -121,11 +137,12 @@ impl Tensor {
                 copy_from_axis(sx.cpu(), outer, total, inner, start, len, &mut y);
                 Storage::Cpu(y)
             }
-            // host round trip: no GPU kernel yet
             Device::Gpu => {
-                let mut y = vec![0.0; outer * len * inner];
-                copy_from_axis(&sx.try_to_vec()?, outer, total, inner, start, len, &mut y);
-                Storage::from_vec(y, Device::Gpu)?
+                let y = Storage::gpu_uninit("narrow", outer * len * inner)?;
+                let src = gk::Slab { buf: sx.gpu(), total, start };
+                gk::axis_copy(src, gk::Slab { buf: &y, total: len, start: 0 }, outer, len, inner)
+                    .map_err(gpu_err("narrow"))?;
+                Storage::Gpu(y)
             }
         };
         let from = self.shape().clone();
@@ -138,11 +155,12 @@ impl Tensor {
                     copy_into_axis(sg.cpu(), outer, len, inner, &mut dx, total, start);
                     Storage::Cpu(dx)
                 }
-                // host round trip: no GPU kernel yet
                 Device::Gpu => {
-                    let mut dx = vec![0.0; from.numel()];
-                    copy_into_axis(&sg.try_to_vec()?, outer, len, inner, &mut dx, total, start);
-                    Storage::from_vec(dx, Device::Gpu)?
+                    let dx = Storage::zeros(from.numel(), Device::Gpu)?;
+                    let dst = gk::Slab { buf: dx.gpu(), total, start };
+                    gk::axis_copy(gk::Slab { buf: sg.gpu(), total: len, start: 0 }, dst, outer, len, inner)
+                        .map_err(gpu_err("narrow backward"))?;
+                    dx
                 }
             };
             Ok(vec![Some(Tensor::constant(dx, from.clone()))])
@@ -165,33 +183,32 @@ impl Tensor {
                 gather_rows(sx.cpu(), d, rows, &mut y);
                 Storage::Cpu(y)
             }
-            // host round trip: no GPU kernel yet
             Device::Gpu => {
-                let mut y = vec![0.0; rows.len() * d];
-                gather_rows(&sx.try_to_vec()?, d, rows, &mut y);
-                Storage::from_vec(y, Device::Gpu)?
+                let y = Storage::gpu_uninit("select_rows", rows.len() * d)?;
+                gk::gather_rows(sx.gpu(), d, rows, &y).map_err(gpu_err("select_rows"))?;
+                Storage::Gpu(y)
             }
         };
         let (from, rows) = (self.shape().clone(), rows.to_vec());
         record("select_rows", y, Shape::new(&out), &[self], move |g| {
             let sg = g.storage();
-            let dev = sg.device();
-            // host round trip on the GPU: no scatter-add kernel yet
-            let host;
-            let gv: &[f32] = match dev {
-                Device::Cpu => sg.cpu(),
+            let dx = match sg.device() {
+                Device::Cpu => {
+                    let gv = sg.cpu();
+                    let mut dx = vec![0.0; from.numel()];
+                    for (i, &r) in rows.iter().enumerate() {
+                        for k in 0..d {
+                            dx[r * d + k] += gv[i * d + k];
+                        }
+                    }
+                    Storage::Cpu(dx)
+                }
                 Device::Gpu => {
-                    host = sg.try_to_vec()?;
-                    &host
+                    let dx = Storage::gpu_uninit("select_rows backward", from.numel())?;
+                    gk::scatter_add_rows(sg.gpu(), d, &rows, n, &dx).map_err(gpu_err("select_rows backward"))?;
+                    Storage::Gpu(dx)
                 }
             };
-            let mut dx = vec![0.0; from.numel()];
-            for (i, &r) in rows.iter().enumerate() {
-                for k in 0..d {
-                    dx[r * d + k] += gv[i * d + k];
-                }
-            }
-            let dx = Storage::from_vec(dx, dev)?;
             Ok(vec![Some(Tensor::constant(dx, from.clone()))])
         })
     }

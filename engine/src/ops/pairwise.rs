@@ -2,8 +2,10 @@
 
 use super::expect_rank;
 use crate::autograd::record;
+use crate::device::gpu_err;
 use crate::{Device, Error, Result, Shape, Storage, Tensor};
 use kernels::cpu::pairwise::{pairwise_diff_backward, pairwise_diff_forward};
+use kernels::gpu::layout as gk;
 use std::sync::Arc;
 
 impl Tensor {
@@ -21,11 +23,10 @@ impl Tensor {
                 pairwise_diff_forward(sx.cpu(), d, pairs, &mut y);
                 Storage::Cpu(y)
             }
-            // host round trip: no GPU kernel yet
             Device::Gpu => {
-                let mut y = vec![0.0; pairs.len() * d];
-                pairwise_diff_forward(&sx.try_to_vec()?, d, pairs, &mut y);
-                Storage::from_vec(y, Device::Gpu)?
+                let y = Storage::gpu_uninit("pairwise_diff", pairs.len() * d)?;
+                gk::pairwise_diff_forward(sx.gpu(), d, pairs, &y).map_err(gpu_err("pairwise_diff"))?;
+                Storage::Gpu(y)
             }
         };
         let pairs: Arc<[(usize, usize)]> = pairs.into();
@@ -38,11 +39,11 @@ impl Tensor {
                     pairwise_diff_backward(sg.cpu(), d, &pairs, &mut dz);
                     Storage::Cpu(dz)
                 }
-                // host round trip: no GPU kernel yet
                 Device::Gpu => {
-                    let mut dz = vec![0.0; n * d];
-                    pairwise_diff_backward(&sg.try_to_vec()?, d, &pairs, &mut dz);
-                    Storage::from_vec(dz, Device::Gpu)?
+                    let dz = Storage::gpu_uninit("pairwise_diff backward", n * d)?;
+                    gk::pairwise_diff_backward(sg.gpu(), d, &pairs, n, &dz)
+                        .map_err(gpu_err("pairwise_diff backward"))?;
+                    Storage::Gpu(dz)
                 }
             };
             Ok(vec![Some(Tensor::constant(dz, from.clone()))])

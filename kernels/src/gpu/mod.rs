@@ -23,6 +23,7 @@ pub mod binary;
 pub mod conv;
 pub mod gemm;
 pub mod infer;
+pub mod layout;
 pub mod loss;
 pub mod norm;
 pub mod optim;
