@@ -67,42 +67,49 @@ fn score(args: &[&str]) -> std::process::Output {
 
 #[test]
 fn score_in_f16_on_the_gpu_keeps_the_auc() {
-    let out = tmp("f16");
-    let trained = short_run("dsvdd", &out, &["--normal-class", "0", "--seed", "2"]);
-    let model = out.join("model.safetensors");
-    let model = model.to_str().unwrap();
-    // Flags that cannot work are errors before anything runs.
-    for bad in [&["--precision", "f64"][..], &["--precision", "f16", "--device", "cpu"], &["--fused"]] {
-        let o = score(&[&["--model", model][..], bad].concat());
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "{bad:?}: {err}");
-        assert!(err.starts_with("error: --"), "{bad:?}: {err}");
+    // Deep SVDD and OC-NN (its head runs on the plan's f16 representations).
+    let runs: [(&str, &[&str]); 2] = [
+        ("dsvdd", &["--normal-class", "0", "--seed", "2"]),
+        ("ocnn", &["--normal-class", "0", "--pretrain-epochs", "10", "--epochs", "10"]),
+    ];
+    for (method, extra) in runs {
+        let out = tmp(&format!("f16-{method}"));
+        let trained = short_run(method, &out, extra);
+        let model = out.join("model.safetensors");
+        let model = model.to_str().unwrap();
+        // Flags that cannot work are errors before anything runs.
+        for bad in [&["--precision", "f64"][..], &["--precision", "f16", "--device", "cpu"], &["--fused"]] {
+            let o = score(&[&["--model", model][..], bad].concat());
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(2), "{bad:?}: {err}");
+            assert!(err.starts_with("error: --"), "{bad:?}: {err}");
+        }
+        let usable = engine::device::gpu_context().is_ok_and(|c| c.supports_f16());
+        if !usable && !kernels::gpu::gpu_required() {
+            eprintln!("score_in_f16_on_the_gpu_keeps_the_auc: no GPU with SHADER_F16, skipped the GPU part");
+            return;
+        }
+        // f16 storage moves scores by ~1e-3 relative: the ranking, and so the AUC, barely moves.
+        for precision in ["f32", "f16"] {
+            let csv = out.join(format!("fused-{precision}.csv"));
+            let o = score(&[
+                "--model",
+                model,
+                "--device",
+                "gpu",
+                "--precision",
+                precision,
+                "--fused",
+                "--out",
+                csv.to_str().unwrap(),
+            ]);
+            assert!(o.status.success(), "{method}: {}", String::from_utf8_lossy(&o.stderr));
+            let auc = auc_line(&o);
+            let tol = if precision == "f16" { 2e-3 } else { 1e-4 };
+            assert!((auc - trained).abs() <= tol, "{method} {precision}: AUC {auc} vs {trained} trained");
+        }
+        let _ = std::fs::remove_dir_all(&out);
     }
-    let usable = engine::device::gpu_context().is_ok_and(|c| c.supports_f16());
-    if !usable && !kernels::gpu::gpu_required() {
-        eprintln!("score_in_f16_on_the_gpu_keeps_the_auc: no GPU with SHADER_F16, skipped the GPU part");
-        return;
-    }
-    // f16 storage moves scores by ~1e-3 relative: the ranking, and so the AUC, barely moves.
-    for precision in ["f32", "f16"] {
-        let csv = out.join(format!("fused-{precision}.csv"));
-        let o = score(&[
-            "--model",
-            model,
-            "--device",
-            "gpu",
-            "--precision",
-            precision,
-            "--fused",
-            "--out",
-            csv.to_str().unwrap(),
-        ]);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let auc = auc_line(&o);
-        let tol = if precision == "f16" { 2e-3 } else { 1e-4 };
-        assert!((auc - trained).abs() <= tol, "{precision}: AUC {auc} vs {trained} trained");
-    }
-    let _ = std::fs::remove_dir_all(&out);
 }
 
 #[test]

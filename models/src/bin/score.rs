@@ -44,7 +44,7 @@ struct Args {
     #[arg(long, default_value = "cpu")]
     device: String,
     /// Run the fused GPU inference kernels (conv + batch norm + leaky ReLU per launch) instead
-    /// of the engine's ops; Deep SVDD models only
+    /// of the engine's ops; Deep SVDD and OC-NN models
     #[arg(long)]
     fused: bool,
     /// Storage of weights and activations on the fused path: f32, or f16 (sums stay f32; needs
@@ -110,7 +110,7 @@ fn main_inner(a: Args) -> Result<()> {
     let scores = if fused {
         det.score_on_plan(&test, precision).unwrap_or_else(|| {
             Err(Error::config(format!(
-                "--fused / --precision f16: method {} has no fused inference path (dsvdd and dsvdd-soft have one)",
+                "--fused / --precision f16: method {} has no fused inference path (dsvdd, dsvdd-soft and ocnn have one)",
                 cfg.method
             )))
         })?

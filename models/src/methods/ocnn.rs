@@ -26,6 +26,7 @@ use crate::run::Run;
 use datasets::Dataset;
 use engine::optim::{Adam, AdamConfig, MultiStepLr};
 use engine::{no_grad, Device, Rng, Tensor};
+use kernels::gpu::infer::Precision;
 use std::collections::BTreeMap;
 
 pub struct OcNn {
@@ -71,13 +72,17 @@ impl OcNn {
 
     /// ŷ per sample.
     fn output(&self, x: &Tensor, mode: Mode) -> engine::Result<Tensor> {
-        let phi = self.encoder.forward(x, mode)?;
+        self.head(&self.encoder.forward(x, mode)?)
+    }
+
+    /// ŷ from the representations φ (`n × rep`): the hidden layer and the output weights.
+    fn head(&self, phi: &Tensor) -> engine::Result<Tensor> {
         let h = match self.cfg.ocnn_activation {
             HiddenActivation::Linear => self.v.forward(&phi)?,
             HiddenActivation::Sigmoid => self.v.forward(&phi)?.sigmoid()?,
             HiddenActivation::Gauss => self.v.forward(&phi.sub(&self.c)?)?.sqr()?.neg()?.exp()?,
         };
-        let n = x.dims()[0];
+        let n = phi.dims()[0];
         self.w.forward(&h)?.reshape(&[n])
     }
 
@@ -172,6 +177,16 @@ impl Detector for OcNn {
     fn score(&self, x: &Dataset) -> Result<Vec<f32>> {
         let r = self.r.to_vec()[0];
         Ok(self.outputs(x)?.iter().map(|y| r - y).collect())
+    }
+
+    fn score_on_plan(&self, x: &Dataset, precision: Precision) -> Option<Result<Vec<f32>>> {
+        let run = || -> Result<Vec<f32>> {
+            let reps = self.encoder.representations_on_plan(x, precision)?;
+            let phi = Tensor::from_vec(reps, &[x.len(), self.encoder.rep_dim()], self.device())?;
+            let r = self.r.to_vec()[0];
+            Ok(no_grad(|| self.head(&phi))?.to_vec().iter().map(|y| r - y).collect())
+        };
+        Some(run())
     }
 
     fn vars(&self) -> &Vars {
