@@ -60,7 +60,7 @@ struct SumParams {
     _pad: [u32; 2],
 }
 
-fn check_geom(what: &str, g: &Conv2dGeom) -> Result<()> {
+pub(crate) fn check_geom(what: &str, g: &Conv2dGeom) -> Result<()> {
     if g.stride < 1 || g.h + 2 * g.pad < g.kh || g.w + 2 * g.pad < g.kw {
         return Err(GpuError::Shape(format!("{what}: invalid geometry {g:?} (stride ≥ 1, kernel ≤ padded input)")));
     }

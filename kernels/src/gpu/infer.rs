@@ -226,9 +226,7 @@ struct ConvParams {
 /// A dense layer `n × in → n × out` (weight `out × in`) is the geometry
 /// `{n, c_in: in, h: 1, w: 1, c_out: out, kh: 1, kw: 1, stride: 1, pad: 0}`.
 pub fn conv_block(g: &Conv2dGeom, x: &TypedBuffer, w: &TypedBuffer, epi: Epilogue, y: &TypedBuffer) -> Result<()> {
-    if g.stride < 1 || g.h + 2 * g.pad < g.kh || g.w + 2 * g.pad < g.kw {
-        return Err(GpuError::Shape(format!("conv_block: invalid geometry {g:?}")));
-    }
+    super::conv::check_geom("conv_block", g)?;
     let precision = same_precision("conv_block", &[("x", x), ("w", w), ("y", y)])?;
     check_lens("conv_block", &[("x", x.len, g.x_len()), ("w", w.len, g.w_len()), ("y", y.len, g.y_len())])?;
     let ctx = y.context();
@@ -269,35 +267,10 @@ pub fn conv_block(g: &Conv2dGeom, x: &TypedBuffer, w: &TypedBuffer, epi: Epilogu
     ctx.launch(&shader(precision), "conv_block", &[], &p, &[&x.buf, &w.buf, ss, &y.buf], tile_grid(g.c_out, ncols)?)
 }
 
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct PoolParams {
-    planes: u32,
-    h: u32,
-    w: u32,
-    k: u32,
-    stride: u32,
-    pad: u32,
-    oh: u32,
-    ow: u32,
-}
-
 /// `y[n,c,i,j] = max` over the `k × k` window (no argmax).
 pub fn max_pool(g: &Pool2dGeom, x: &TypedBuffer, y: &TypedBuffer) -> Result<()> {
-    if g.stride < 1 || g.pad >= g.k || g.h + 2 * g.pad < g.k || g.w + 2 * g.pad < g.k {
-        return Err(GpuError::Shape(format!("max_pool: invalid pooling geometry {g:?}")));
-    }
+    let p = super::pool::params("max_pool", g)?;
     let precision = same_precision("max_pool", &[("x", x), ("y", y)])?;
     check_lens("max_pool", &[("x", x.len, g.x_len()), ("y", y.len, g.y_len())])?;
-    let p = PoolParams {
-        planes: u32_of(g.n * g.c, "planes")?,
-        h: g.h as u32,
-        w: g.w as u32,
-        k: g.k as u32,
-        stride: g.stride as u32,
-        pad: g.pad as u32,
-        oh: g.oh() as u32,
-        ow: g.ow() as u32,
-    };
     y.context().launch(&shader(precision), "max_pool", &[], &p, &[&x.buf, &y.buf], grid_elems(g.y_len())?)
 }

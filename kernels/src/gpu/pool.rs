@@ -8,7 +8,8 @@ pub(crate) const SHADER: Shader = Shader { name: "pool", source: include_str!(".
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Params {
+/// The uniform block of `pool.wgsl`, shared by `infer.wgsl`'s `max_pool`.
+pub(crate) struct Params {
     planes: u32,
     h: u32,
     w: u32,
@@ -19,7 +20,7 @@ struct Params {
     ow: u32,
 }
 
-fn params(what: &str, g: &Pool2dGeom) -> Result<Params> {
+pub(crate) fn params(what: &str, g: &Pool2dGeom) -> Result<Params> {
     if g.stride < 1 || g.pad >= g.k || g.h + 2 * g.pad < g.k || g.w + 2 * g.pad < g.k {
         return Err(GpuError::Shape(format!(
             "{what}: invalid pooling geometry {g:?} (need stride ≥ 1, pad < k, k ≤ padded size)"
