@@ -79,26 +79,26 @@ fn gpu_parity_engine_ops_with_backward() {
     let bt = input(&mut rng, &[11, 17]);
     check("matmul", &[a.clone(), b], |t| t[0].matmul(&t[1]));
     check("linear", &[a.clone(), bt], |t| t[0].linear(&t[1]));
-    check("sum", &[x.clone()], |t| t[0].sum(&[0, 2], false));
-    check("sum keepdim", &[x.clone()], |t| t[0].sum(&[1, 3], true));
-    check("mean_all", &[x.clone()], |t| t[0].sqr()?.mean_all());
-    check("max_pool2d", &[x.clone()], |t| t[0].max_pool2d(2, 2, 0));
-    check("upsample_nearest", &[x.clone()], |t| t[0].upsample_nearest(2));
-    check("leaky_relu·sigmoid", &[x.clone()], |t| t[0].leaky_relu(0.1)?.sigmoid());
+    check("sum", std::slice::from_ref(&x), |t| t[0].sum(&[0, 2], false));
+    check("sum keepdim", std::slice::from_ref(&x), |t| t[0].sum(&[1, 3], true));
+    check("mean_all", std::slice::from_ref(&x), |t| t[0].sqr()?.mean_all());
+    check("max_pool2d", std::slice::from_ref(&x), |t| t[0].max_pool2d(2, 2, 0));
+    check("upsample_nearest", std::slice::from_ref(&x), |t| t[0].upsample_nearest(2));
+    check("leaky_relu·sigmoid", std::slice::from_ref(&x), |t| t[0].leaky_relu(0.1)?.sigmoid());
     let bias = input(&mut rng, &[1, 2, 1, 7]);
     check("broadcast add, div", &[x.clone(), bias], |t| t[0].add(&t[1])?.div(&t[1].sqr()?.add_scalar(1.0)?));
     let y2 = input(&mut rng, &[13, 17]);
     check("maximum", &[a.clone(), y2.clone()], |t| t[0].maximum(&t[1]));
     check("mse", &[a.clone(), y2.clone()], |t| t[0].mse(&t[1]));
     let targets: Vec<f32> = y2.0.iter().map(|v| (v + 1.0) / 2.0).collect();
-    check("bce_with_logits", &[a.clone()], move |t| {
+    check("bce_with_logits", std::slice::from_ref(&a), move |t| {
         t[0].bce_with_logits(&Tensor::from_vec(targets.clone(), &[13, 17], t[0].device())?)
     });
     // Layout ops (their own kernels since the layout shader).
-    check("permute", &[x.clone()], |t| t[0].permute(&[2, 0, 3, 1]));
-    check("narrow", &[x.clone()], |t| t[0].narrow(2, 3, 4));
+    check("permute", std::slice::from_ref(&x), |t| t[0].permute(&[2, 0, 3, 1]));
+    check("narrow", std::slice::from_ref(&x), |t| t[0].narrow(2, 3, 4));
     check("concat", &[a.clone(), y2], |t| Tensor::concat(&[&t[0], &t[1]], 1));
-    check("select_rows", &[a.clone()], |t| t[0].select_rows(&[3, 0, 3, 12]));
+    check("select_rows", std::slice::from_ref(&a), |t| t[0].select_rows(&[3, 0, 3, 12]));
     check("pairwise_diff", &[a], |t| t[0].pairwise_diff(&[(0, 1), (5, 2), (12, 12)]));
 }
 
@@ -116,8 +116,8 @@ fn gpu_parity_engine_batch_norm() {
     let beta = input(&mut rng, &[3]);
     // Training mode, twice (the running statistics update twice), with and without affine.
     for step in 0..2 {
-        let (y_cpu, g_cpu) = run_on(Device::Cpu, &[x.clone()], 7, &|t| t[0].batch_norm(&states[0], true, None));
-        let (y_gpu, g_gpu) = run_on(Device::Gpu, &[x.clone()], 7, &|t| t[0].batch_norm(&states[1], true, None));
+        let (y_cpu, g_cpu) = run_on(Device::Cpu, std::slice::from_ref(&x), 7, &|t| t[0].batch_norm(&states[0], true, None));
+        let (y_gpu, g_gpu) = run_on(Device::Gpu, std::slice::from_ref(&x), 7, &|t| t[0].batch_norm(&states[1], true, None));
         assert_close_norm(&format!("batch_norm train {step}: output"), &y_gpu, &y_cpu, TOL);
         assert_close_norm(&format!("batch_norm train {step}: gradient"), &g_gpu[0], &g_cpu[0], TOL);
     }

@@ -105,7 +105,7 @@ struct RowParams {
 /// row length `d` (`x`: `x.len() / d` rows; `y`: `terms.len()` rows, overwritten; a row with no
 /// terms becomes 0).
 pub fn combine_rows(x: &GpuBuffer, d: usize, terms: &[Vec<(usize, f32)>], y: &GpuBuffer) -> Result<()> {
-    let rows_in = if d == 0 { 0 } else { x.len() / d };
+    let rows_in = x.len().checked_div(d).unwrap_or(0);
     check_lens("combine_rows", &[("x", x.len(), rows_in * d), ("y", y.len(), terms.len() * d)])?;
     let mut off = Vec::with_capacity(terms.len() + 1);
     let (mut idx, mut w) = (Vec::new(), Vec::new());

@@ -78,8 +78,8 @@ impl OcNn {
     /// ŷ from the representations φ (`n × rep`): the hidden layer and the output weights.
     fn head(&self, phi: &Tensor) -> engine::Result<Tensor> {
         let h = match self.cfg.ocnn_activation {
-            HiddenActivation::Linear => self.v.forward(&phi)?,
-            HiddenActivation::Sigmoid => self.v.forward(&phi)?.sigmoid()?,
+            HiddenActivation::Linear => self.v.forward(phi)?,
+            HiddenActivation::Sigmoid => self.v.forward(phi)?.sigmoid()?,
             HiddenActivation::Gauss => self.v.forward(&phi.sub(&self.c)?)?.sqr()?.neg()?.exp()?,
         };
         let n = phi.dims()[0];
