@@ -116,8 +116,10 @@ fn gpu_parity_engine_batch_norm() {
     let beta = input(&mut rng, &[3]);
     // Training mode, twice (the running statistics update twice), with and without affine.
     for step in 0..2 {
-        let (y_cpu, g_cpu) = run_on(Device::Cpu, std::slice::from_ref(&x), 7, &|t| t[0].batch_norm(&states[0], true, None));
-        let (y_gpu, g_gpu) = run_on(Device::Gpu, std::slice::from_ref(&x), 7, &|t| t[0].batch_norm(&states[1], true, None));
+        let (y_cpu, g_cpu) =
+            run_on(Device::Cpu, std::slice::from_ref(&x), 7, &|t| t[0].batch_norm(&states[0], true, None));
+        let (y_gpu, g_gpu) =
+            run_on(Device::Gpu, std::slice::from_ref(&x), 7, &|t| t[0].batch_norm(&states[1], true, None));
         assert_close_norm(&format!("batch_norm train {step}: output"), &y_gpu, &y_cpu, TOL);
         assert_close_norm(&format!("batch_norm train {step}: gradient"), &g_gpu[0], &g_cpu[0], TOL);
     }
