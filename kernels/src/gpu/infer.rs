@@ -146,11 +146,6 @@ impl TypedBuffer {
     pub fn bytes(&self) -> usize {
         self.precision.words(self.len) * 4
     }
-
-    /// The underlying words (for tests that poison an output before a launch).
-    pub fn raw_words(&self) -> &GpuBuffer {
-        &self.buf
-    }
 }
 
 fn check_precision(ctx: &Context, precision: Precision) -> Result<()> {

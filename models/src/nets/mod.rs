@@ -96,10 +96,10 @@ impl Encoder {
         let ctx = engine::device::gpu_context()?;
         let plan = plan::InferencePlan::new(ctx, &self.layer_specs(), &data.shape, precision)?;
         let mut reps = Vec::with_capacity(data.len() * self.rep_dim());
-        let all: Vec<usize> = (0..data.len()).collect();
-        for idx in all.chunks(PLAN_CHUNK) {
-            let x: Vec<f32> = idx.iter().flat_map(|&i| data.sample(i).iter().copied()).collect();
-            reps.extend(plan.forward(&x, idx.len())?);
+        // Samples are contiguous: each chunk is a slice of the data set, uploaded as it is.
+        let per = data.sample_len().max(1);
+        for x in data.x.chunks(PLAN_CHUNK * per) {
+            reps.extend(plan.forward(x, x.len() / per)?);
         }
         Ok(reps)
     }

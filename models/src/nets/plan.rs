@@ -87,11 +87,29 @@ enum Step {
         norm: Option<GpuBuffer>,
         leaky: Option<f32>,
         geom: Conv2dGeom,
-        dense: bool,
     },
     Pool {
         geom: Pool2dGeom,
     },
+}
+
+impl Step {
+    /// Uploads a convolution's (or dense layer's) weights in `precision`, its folded norm in f32.
+    fn conv(
+        ctx: &Context,
+        geom: Conv2dGeom,
+        weight: &[f32],
+        norm: &Option<Vec<f32>>,
+        leaky: Option<f32>,
+        precision: Precision,
+    ) -> Result<Step> {
+        Ok(Step::Conv {
+            weight: TypedBuffer::from_f32(ctx, weight, precision).map_err(gpu)?,
+            norm: norm.as_ref().map(|v| GpuBuffer::from_slice(ctx, v)).transpose().map_err(gpu)?,
+            leaky,
+            geom,
+        })
+    }
 }
 
 /// A compiled forward: weights on the device in one precision, per-sample shape checked once.
@@ -111,6 +129,9 @@ impl InferencePlan {
             [d] => [d, 1, 1],
             _ => return Err(invalid(format!("sample shape {sample_shape:?}"))),
         };
+        if specs.is_empty() {
+            return Err(invalid("no layers".into()));
+        }
         let input = shape;
         let mut steps = Vec::new();
         for spec in specs {
@@ -123,15 +144,10 @@ impl InferencePlan {
                         return Err(invalid(format!("conv {c_out}@{k}×{k} on {shape:?}")));
                     }
                     shape = [*c_out, geom.oh(), geom.ow()];
-                    steps.push(Step::Conv {
-                        weight: TypedBuffer::from_f32(ctx, weight, precision).map_err(gpu)?,
-                        norm: norm.as_ref().map(|v| GpuBuffer::from_slice(ctx, v)).transpose().map_err(gpu)?,
-                        leaky: *leaky,
-                        geom,
-                        dense: false,
-                    });
+                    steps.push(Step::conv(ctx, geom, weight, norm, *leaky, precision)?);
                 }
                 LayerSpec::Dense { weight, outputs, norm, leaky } => {
+                    // The NCHW input read as `n × (c·h·w)`: a 1×1 convolution of a 1×1 image.
                     let inputs = c * h * w;
                     if weight.len() != inputs * outputs {
                         return Err(invalid(format!("dense {outputs} on {shape:?}")));
@@ -139,13 +155,7 @@ impl InferencePlan {
                     let geom =
                         Conv2dGeom { n: 1, c_in: inputs, h: 1, w: 1, c_out: *outputs, kh: 1, kw: 1, stride: 1, pad: 0 };
                     shape = [*outputs, 1, 1];
-                    steps.push(Step::Conv {
-                        weight: TypedBuffer::from_f32(ctx, weight, precision).map_err(gpu)?,
-                        norm: norm.as_ref().map(|v| GpuBuffer::from_slice(ctx, v)).transpose().map_err(gpu)?,
-                        leaky: *leaky,
-                        geom,
-                        dense: true,
-                    });
+                    steps.push(Step::conv(ctx, geom, weight, norm, *leaky, precision)?);
                 }
                 LayerSpec::MaxPool { k, stride, pad } => {
                     let geom = Pool2dGeom { n: 1, c, h, w, k: *k, stride: *stride, pad: *pad };
@@ -160,18 +170,9 @@ impl InferencePlan {
         Ok(InferencePlan { ctx: ctx.clone(), precision, input, steps, output_len: shape.iter().product() })
     }
 
-    pub fn precision(&self) -> Precision {
-        self.precision
-    }
-
     /// Values per sample in the output.
     pub fn output_len(&self) -> usize {
         self.output_len
-    }
-
-    /// Device bytes of the weights (f16 halves them).
-    pub fn weight_bytes(&self) -> usize {
-        self.steps.iter().map(|s| if let Step::Conv { weight, .. } = s { weight.bytes() } else { 0 }).sum()
     }
 
     /// The forward of `n` samples already on the device in the plan's precision; returns the
@@ -190,10 +191,8 @@ impl InferencePlan {
         for step in &self.steps {
             let src = cur.as_ref().unwrap_or(x);
             let next = match step {
-                Step::Conv { weight, norm, leaky, geom, dense } => {
+                Step::Conv { weight, norm, leaky, geom } => {
                     let g = Conv2dGeom { n, ..*geom };
-                    // A dense layer after a convolution reads its NCHW output as `n × (c·h·w)`.
-                    debug_assert!(*dense || src.len() == g.x_len());
                     let y = TypedBuffer::uninit(&self.ctx, g.y_len(), self.precision).map_err(gpu)?;
                     let epi = Epilogue { scale_shift: norm.as_ref(), leaky_slope: *leaky };
                     conv_block(&g, src, weight, epi, &y).map_err(gpu)?;
@@ -208,10 +207,7 @@ impl InferencePlan {
             };
             cur = Some(next);
         }
-        match cur {
-            Some(y) => Ok(y),
-            None => TypedBuffer::convert_from(&x.to_f32_buffer().map_err(gpu)?, self.precision).map_err(gpu),
-        }
+        Ok(cur.expect("a plan has at least one layer (checked in new)"))
     }
 
     /// The forward of `n` samples from the host (`n × sample` f32 values, rounded to the plan's
