@@ -238,23 +238,146 @@ pub(crate) fn gemm_at(
     }
     // Element (r, p) of a panel: r indexes rows of op(A) / columns of op(B), p indexes k.
     let av = if ta { Strided { src: a, rs: 1, cs: m } } else { Strided { src: a, rs: k, cs: 1 } };
-    let bv = if tb { Strided { src: b, rs: k, cs: 1 } } else { Strided { src: b, rs: 1, cs: n } };
     let threads = if allow_parallel && 2 * m * n * k >= PARALLEL_MIN_FLOPS { rayon::current_num_threads() } else { 1 };
-    let p = Problem { m, n, k, alpha, beta, a: av, b: bv, threads };
+    let p = Problem { m, n, k, alpha, beta, a: AOperand::Strided(av), b: b_view(tb, n, k, b), threads };
+    dispatch(level, m, RunProblem { p: &p, c });
+}
+
+/// `op(B)` as the packer reads it (see [`gemm`] for `tb`).
+fn b_view(tb: bool, n: usize, k: usize, b: &[f32]) -> Strided<'_> {
+    if tb {
+        Strided { src: b, rs: k, cs: 1 }
+    } else {
+        Strided { src: b, rs: 1, cs: n }
+    }
+}
+
+/// Something to do with the micro-kernel a product of `m` rows uses: [`dispatch`] calls `run`
+/// with it as a type, so the plain and the pre-packed paths cannot disagree on the choice.
+trait WithKernel {
+    type Out;
+    fn run<K: MicroKernel>(self) -> Self::Out;
+}
+
+fn dispatch<W: WithKernel>(level: Level, m: usize, w: W) -> W::Out {
     match level {
-        Level::Scalar => p.run::<microkernel_scalar::Scalar>(c),
+        Level::Scalar => w.run::<microkernel_scalar::Scalar>(),
         #[cfg(target_arch = "x86_64")]
-        Level::Avx2 => p.run::<microkernel_avx2::Avx2>(c),
+        Level::Avx2 => w.run::<microkernel_avx2::Avx2>(),
         #[cfg(target_arch = "x86_64")]
         // Few rows: a shorter tile wastes fewer FMAs on padding (bit-identical results).
-        Level::Avx512 if m <= 4 => p.run::<microkernel_avx512::Avx512Short4>(c),
-        Level::Avx512 if m <= 8 => p.run::<microkernel_avx512::Avx512Short8>(c),
-        Level::Avx512 => p.run::<microkernel_avx512::Avx512>(c),
+        Level::Avx512 if m <= 4 => w.run::<microkernel_avx512::Avx512Short4>(),
+        #[cfg(target_arch = "x86_64")]
+        Level::Avx512 if m <= 8 => w.run::<microkernel_avx512::Avx512Short8>(),
+        #[cfg(target_arch = "x86_64")]
+        Level::Avx512 => w.run::<microkernel_avx512::Avx512>(),
         #[cfg(target_arch = "aarch64")]
-        Level::Neon => p.run::<microkernel_neon::Neon>(c),
+        Level::Neon => w.run::<microkernel_neon::Neon>(),
         #[allow(unreachable_patterns)]
         _ => unreachable!("is_supported() is false for other targets' levels"),
     }
+}
+
+struct RunProblem<'p, 'a> {
+    p: &'p Problem<'a>,
+    c: &'p mut [f32],
+}
+
+impl WithKernel for RunProblem<'_, '_> {
+    type Out = ();
+    fn run<K: MicroKernel>(self) {
+        self.p.run::<K>(self.c)
+    }
+}
+
+/// `op(A)` packed once, for many products that share it: a convolution multiplies the same
+/// weight with every sample's im2col matrix, and packing it per sample (a transpose for the
+/// forward) cost as much as a tenth of the CIFAR LeNet's training step.
+///
+/// The panels are exactly what [`gemm`] packs per call, block by block, so
+/// [`PackedA::gemm`] is bit-identical to [`gemm`] on the unpacked operand.
+pub struct PackedA {
+    level: Level,
+    m: usize,
+    k: usize,
+    /// For each k-block `pc` in order, all `MR`-tall panels of its `kc` steps: block `pc` starts
+    /// at `pc.start · panels · MR`.
+    data: pack::PackBuffer,
+    len: usize,
+}
+
+impl PackedA {
+    /// Pack `op(A)` (`m × k`; stored `k × m` when `ta`) for the micro-kernel [`gemm`] would use.
+    pub fn new(ta: bool, m: usize, k: usize, a: &[f32]) -> PackedA {
+        assert!(a.len() >= m * k, "PackedA: slice too short");
+        let level = Level::detect();
+        let av = if ta { Strided { src: a, rs: 1, cs: m } } else { Strided { src: a, rs: k, cs: 1 } };
+        let mut packed = PackedA { level, m, k, data: pack::PackBuffer::default(), len: 0 };
+        dispatch(level, m, PackAll { a: av, out: &mut packed });
+        packed
+    }
+
+    /// `C = alpha · op(A) · op(B) + beta · C` with this `op(A)`; as [`gemm`] (parallel when large).
+    #[allow(clippy::too_many_arguments)]
+    pub fn gemm(&self, tb: bool, n: usize, alpha: f32, b: &[f32], beta: f32, c: &mut [f32]) {
+        self.gemm_at(true, tb, n, alpha, b, beta, c)
+    }
+
+    /// [`PackedA::gemm`] on the calling thread only, like [`gemm_serial`].
+    pub fn gemm_serial(&self, tb: bool, n: usize, alpha: f32, b: &[f32], beta: f32, c: &mut [f32]) {
+        self.gemm_at(false, tb, n, alpha, b, beta, c)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn gemm_at(&self, allow_parallel: bool, tb: bool, n: usize, alpha: f32, b: &[f32], beta: f32, c: &mut [f32]) {
+        let (m, k) = (self.m, self.k);
+        assert!(b.len() >= k * n && c.len() >= m * n, "gemm: slice too short");
+        if m == 0 || n == 0 || k == 0 {
+            // Nothing was packed: the plain path handles the degenerate cases.
+            return gemm_at(self.level, false, false, tb, m, n, k, alpha, &[], b, beta, c);
+        }
+        let c = &mut c[..m * n];
+        let threads =
+            if allow_parallel && 2 * m * n * k >= PARALLEL_MIN_FLOPS { rayon::current_num_threads() } else { 1 };
+        // SAFETY of reading `data` as initialised floats: `new` packed all `len` of them.
+        let data = unsafe { std::slice::from_raw_parts(self.data.as_ptr(), self.len) };
+        let p = Problem { m, n, k, alpha, beta, a: AOperand::Packed(data), b: b_view(tb, n, k, b), threads };
+        dispatch(self.level, m, RunProblem { p: &p, c });
+    }
+}
+
+/// Fill a [`PackedA`] with kernel `K`'s panels, k-block by k-block.
+struct PackAll<'x> {
+    a: Strided<'x>,
+    out: &'x mut PackedA,
+}
+
+impl WithKernel for PackAll<'_> {
+    type Out = ();
+    fn run<K: MicroKernel>(self) {
+        let (m, k) = (self.out.m, self.out.k);
+        if m == 0 || k == 0 {
+            return;
+        }
+        let panels = m.div_ceil(K::MR);
+        let len = panels * K::MR * k;
+        let dst = self.out.data.slice_mut(len);
+        let k_blocks = k.div_ceil(KC);
+        for pc in (0..k_blocks).map(|p| even_part(k, k_blocks, p)) {
+            let block = &mut dst[pc.start * panels * K::MR..][..pc.len() * panels * K::MR];
+            pack_a::<K>(self.a, m, 0, pc.start, pc.len(), block);
+        }
+        self.out.len = len;
+    }
+}
+
+/// Where a product's `op(A)` comes from.
+#[derive(Clone, Copy)]
+enum AOperand<'a> {
+    /// Packed per call, k-block by k-block.
+    Strided(Strided<'a>),
+    /// Packed ahead by [`PackedA`].
+    Packed(&'a [f32]),
 }
 
 /// One call's operands, in the strided-panel view the packers read.
@@ -264,7 +387,7 @@ struct Problem<'a> {
     k: usize,
     alpha: f32,
     beta: f32,
-    a: Strided<'a>,
+    a: AOperand<'a>,
     b: Strided<'a>,
     /// 1: run on the calling thread; more: split the tiles over the rayon pool.
     threads: usize,
@@ -316,19 +439,25 @@ impl Problem<'_> {
                 for a_panels in (0..m_blocks).map(|i| even_part(all_m_panels, m_blocks, i)) {
                     for b_panels in (0..n_blocks).map(|j| even_part(all_n_panels, n_blocks, j)) {
                         let block = Block { rows: a_panels.start * mr, cols: b_panels.start * nr };
-                        let (a_len, b_len) = (a_panels.len() * kc_max * mr, b_panels.len() * kc_max * nr);
+                        // A pre-packed A needs no buffers.
+                        let a_len =
+                            if matches!(self.a, AOperand::Packed(_)) { 0 } else { a_panels.len() * kc_max * mr };
+                        let b_len = b_panels.len() * kc_max * nr;
                         let mut a_bufs = [a0.slice_mut(a_len), a1.slice_mut(a_len)];
                         let mut b_bufs = [b0.slice_mut(b_len), b1.slice_mut(b_len)];
                         let pack = |p: usize, a_pack: &mut [f32], b_pack: &mut [f32]| {
                             let pc = k_block(p);
                             let kc = pc.len();
                             let cols = block.cols..(b_panels.end * nr).min(self.n);
-                            let a_pack = &mut a_pack[..a_panels.len() * kc * mr];
+                            let a_used = a_pack.len().min(a_panels.len() * kc * mr);
+                            let a_pack = &mut a_pack[..a_used];
                             let b_pack = &mut b_pack[..b_panels.len() * kc * nr];
                             let pack_a = || {
-                                self.pack_split(a_pack, kc * mr, |first, part| {
-                                    pack_a::<K>(self.a, self.m, a_panels.start + first, pc.start, kc, part)
-                                })
+                                if let AOperand::Strided(av) = self.a {
+                                    self.pack_split(a_pack, kc * mr, |first, part| {
+                                        pack_a::<K>(av, self.m, a_panels.start + first, pc.start, kc, part)
+                                    })
+                                }
                             };
                             let pack_b = || {
                                 self.pack_split(b_pack, kc * nr, |first, part| {
@@ -354,7 +483,14 @@ impl Problem<'_> {
                             let kc = k_block(p).len();
                             // Later k-blocks add to what the earlier ones stored.
                             let beta = if p == 0 { self.beta } else { 1.0 };
-                            let (a_cur, b_cur) = (&**a_cur, &**b_cur);
+                            let a_cur: &[f32] = match self.a {
+                                AOperand::Strided(_) => a_cur,
+                                AOperand::Packed(all) => {
+                                    let start = k_block(p).start * all_m_panels * mr;
+                                    &all[start + a_panels.start * kc * mr..][..a_panels.len() * kc * mr]
+                                }
+                            };
+                            let b_cur = &**b_cur;
                             let multiply = || {
                                 let tile = |t: usize| {
                                     let (rows, cols) = grid.tile(t);
@@ -630,6 +766,50 @@ mod tests {
                 check(level, true, ta, tb, 3, 900, 2 * KC + 1, -1.0, 1.0);
             }
         }
+    }
+
+    #[test]
+    fn packed_a_is_bit_identical_to_gemm() {
+        // One and several k-blocks, every short kernel's row count, edge panels, serial and
+        // parallel, both layouts of A and of B, and a B with more columns than one block.
+        for (m, n, k) in [
+            (1, 5, 3),
+            (4, 33, 17),
+            (8, 64, 2 * KC + 5),
+            (14, 40, KC),
+            (64, 256, 800),
+            (150, 170, KC + 90),
+            (37, NC + 3, 9),
+        ] {
+            for (ta, tb) in TRANSPOSES {
+                let a = values(m * k, 7);
+                let b = values(k * n, 8);
+                let c0 = values(m * n, 9);
+                let packed = PackedA::new(ta, m, k, &a);
+                for parallel in [false, true] {
+                    for beta in [0.0, 0.5] {
+                        let mut want = c0.clone();
+                        let mut got = c0.clone();
+                        if parallel {
+                            gemm(ta, tb, m, n, k, 1.5, &a, &b, beta, &mut want);
+                            packed.gemm(tb, n, 1.5, &b, beta, &mut got);
+                        } else {
+                            gemm_serial(ta, tb, m, n, k, 1.5, &a, &b, beta, &mut want);
+                            packed.gemm_serial(tb, n, 1.5, &b, beta, &mut got);
+                        }
+                        assert!(
+                            got.iter().zip(&want).all(|(g, w)| g.to_bits() == w.to_bits()),
+                            "m={m} n={n} k={k} ta={ta} tb={tb} parallel={parallel} beta={beta}"
+                        );
+                    }
+                }
+            }
+        }
+        // Degenerate shapes take the plain path.
+        let packed = PackedA::new(false, 3, 0, &[]);
+        let mut c = vec![1.0; 6];
+        packed.gemm(false, 2, 1.0, &[], 2.0, &mut c);
+        assert_eq!(c, vec![2.0; 6]);
     }
 
     #[test]

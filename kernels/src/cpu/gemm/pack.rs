@@ -31,6 +31,11 @@ impl PackBuffer {
         // contiguous, initialised f32, and `len ≤ 16·lines`.
         unsafe { std::slice::from_raw_parts_mut(self.0.as_mut_ptr().cast::<f32>(), len) }
     }
+
+    /// The first float; the buffer holds `16·lines` of them.
+    pub(super) fn as_ptr(&self) -> *const f32 {
+        self.0.as_ptr().cast::<f32>()
+    }
 }
 
 thread_local! {
