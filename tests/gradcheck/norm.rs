@@ -6,6 +6,7 @@
 use crate::check::{Case, Gen};
 use engine::ops::norm::BatchNormState;
 use engine::{Device, Tensor};
+use kernels::cpu::activation::Unary;
 use proptest::prelude::*;
 
 const EPS: [f32; 3] = [1e-5, 1e-3, 0.1];
@@ -85,6 +86,52 @@ fn check_train(dims: &[usize], eps: f32, seed: u64) -> Result<(), TestCaseError>
         .run(|t| Ok(t[0].batch_norm_train(eps)?.0), |x| ref_batch_norm_train(&x[0], dims, eps64))
 }
 
+/// `batch_norm_act` (the fused CPU kernels in training) against `batch_norm` then the
+/// activation, whose gradients the checks above and `unary.rs` hold against references: the
+/// same output, the same gradients for x, γ and β, the same running statistics. (A direct
+/// finite-difference check would step across the activation's kink wherever `z` lands near 0.)
+fn check_fused_act(dims: &[usize], affine: bool, act: Unary, training: bool, seed: u64) -> Result<(), TestCaseError> {
+    let (_, c, _) = layout(dims);
+    let mut gen = Gen::new(seed);
+    let x = gen.values(dims.iter().product());
+    let (gamma, beta) = (gen.values(c), gen.values(c));
+    let weights = gen.values(x.len());
+    let run = |fused: bool| {
+        let state = BatchNormState::new(c, 0.1, 1e-4, Device::Cpu);
+        let xt = Tensor::param(x.clone(), dims, Device::Cpu).unwrap();
+        let g = Tensor::param(gamma.clone(), &[c], Device::Cpu).unwrap();
+        let b = Tensor::param(beta.clone(), &[c], Device::Cpu).unwrap();
+        let aff = if affine { Some((&g, &b)) } else { None };
+        let y = if fused {
+            xt.batch_norm_act(&state, training, aff, act).unwrap()
+        } else {
+            xt.batch_norm(&state, training, aff).unwrap().unary(act).unwrap()
+        };
+        let w = Tensor::from_vec(weights.clone(), dims, Device::Cpu).unwrap();
+        y.mul(&w).unwrap().sum_all().unwrap().backward().unwrap();
+        let grad = |t: &Tensor| t.grad().map(|g| g.to_vec()).unwrap_or_default();
+        let stats = [state.running_mean.to_vec(), state.running_var.to_vec()];
+        (y.to_vec(), [grad(&xt), grad(&g), grad(&b)], stats)
+    };
+    let (fused, composed) = (run(true), run(false));
+    let close = |what: &str, a: &[f32], b: &[f32]| -> Result<(), TestCaseError> {
+        prop_assert_eq!(a.len(), b.len(), "{}", what);
+        for (i, (u, v)) in a.iter().zip(b).enumerate() {
+            prop_assert!(
+                (u - v).abs() <= 1e-5 * (1.0 + v.abs()),
+                "{dims:?} {act:?} affine {affine}: {what}[{i}] fused {u} vs composed {v}"
+            );
+        }
+        Ok(())
+    };
+    close("y", &fused.0, &composed.0)?;
+    for (name, (a, b)) in ["dx", "dγ", "dβ"].iter().zip(fused.1.iter().zip(&composed.1)) {
+        close(name, a, b)?;
+    }
+    close("running mean", &fused.2[0], &composed.2[0])?;
+    close("running var", &fused.2[1], &composed.2[1])
+}
+
 /// The shape of a rank-2 (`n × c`) or rank-4 (`n × c × h × w`) batch.
 fn dims_of(rank4: bool, n: usize, c: usize, h: usize, w: usize) -> Vec<usize> {
     if rank4 {
@@ -109,6 +156,15 @@ proptest! {
         // Training needs at least two values per channel.
         let w = if n * h * w < 2 { 2 } else { w };
         check_train(&[n, c, h, w], EPS[eps], seed)?;
+    }
+
+    #[test]
+    fn fused_batch_norm_act_matches_composition(
+        rank4: bool, affine: bool, relu: bool, training: bool, n in 2usize..=6, c in 1usize..=5, h in 1usize..=5,
+        w in 1usize..=5, seed in any::<u64>(),
+    ) {
+        let act = if relu { Unary::Relu } else { Unary::LeakyRelu(0.1) };
+        check_fused_act(&dims_of(rank4, n, c, h, w), affine, act, training, seed)?;
     }
 
     /// Evaluation mode: normalised with given running statistics, then (optionally) `γ·x̂ + β`;
@@ -182,5 +238,15 @@ proptest! {
             let msg = format!("{dims:?} channel {ch}: running var {got_v} vs {want_v}");
             prop_assert!((got_v - want_v).abs() <= 1e-6 * want_v, "{}", msg);
         }
+    }
+}
+
+#[test]
+fn batch_norm_act_refuses_other_activations() {
+    let state = BatchNormState::new(2, 0.1, 1e-4, Device::Cpu);
+    let x = Tensor::from_vec(vec![0.5, -1.0, 2.0, 0.25], &[2, 2], Device::Cpu).unwrap();
+    for act in [Unary::Sigmoid, Unary::LeakyRelu(-0.5)] {
+        let err = x.batch_norm_act(&state, true, None, act).unwrap_err();
+        assert!(err.to_string().contains("relu"), "{err}");
     }
 }

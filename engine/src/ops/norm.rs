@@ -7,8 +7,10 @@ use super::same_device;
 use crate::autograd::record;
 use crate::device::gpu_err;
 use crate::{Device, Error, Result, Shape, Storage, Tensor};
+use kernels::cpu::activation::Unary;
 use kernels::cpu::norm::{
-    batch_norm_train_backward, batch_norm_train_forward, channel_affine_backward, channel_affine_forward,
+    batch_norm_act_train_backward, batch_norm_act_train_forward, batch_norm_train_backward, batch_norm_train_forward,
+    channel_affine_backward, channel_affine_forward,
 };
 use kernels::gpu::{self as gk, GpuBuffer};
 use std::sync::Arc;
@@ -46,6 +48,25 @@ impl BatchNormState {
             momentum,
             eps,
         }
+    }
+}
+
+impl BatchNormState {
+    /// One momentum step of the running estimates towards a batch's mean and (biased, over
+    /// `count` values) variance, on the host.
+    fn update_running(&self, count: usize, mean: &[f32], var: &[f32]) -> Result<()> {
+        let m = self.momentum;
+        let count = count as f32;
+        let rm: Vec<f32> = self.running_mean.to_vec().iter().zip(mean).map(|(r, b)| (1.0 - m) * r + m * b).collect();
+        let rv: Vec<f32> = self
+            .running_var
+            .to_vec()
+            .iter()
+            .zip(var)
+            .map(|(r, b)| (1.0 - m) * r + m * b * count / (count - 1.0))
+            .collect();
+        self.running_mean.set_data(rm)?;
+        self.running_var.set_data(rv)
     }
 }
 
@@ -148,19 +169,7 @@ impl Tensor {
             y
         } else if training {
             let (y, mean, var) = self.batch_norm_train(state.eps)?;
-            let m = state.momentum;
-            let count = (n * sp) as f32;
-            let rm: Vec<f32> =
-                state.running_mean.to_vec().iter().zip(&mean).map(|(r, b)| (1.0 - m) * r + m * b).collect();
-            let rv: Vec<f32> = state
-                .running_var
-                .to_vec()
-                .iter()
-                .zip(&var)
-                .map(|(r, b)| (1.0 - m) * r + m * b * count / (count - 1.0))
-                .collect();
-            state.running_mean.set_data(rm)?;
-            state.running_var.set_data(rv)?;
+            state.update_running(n * sp, &mean, &var)?;
             y
         } else if self.device() == Device::Gpu {
             // On the device: (x − mean) / √(var + eps), the statistics as broadcast constants.
@@ -182,6 +191,96 @@ impl Tensor {
 }
 
 impl Tensor {
+    /// [`Tensor::batch_norm`] followed by `act` (ReLU or leaky ReLU with a slope ≥ 0), as a layer
+    /// applies them. Training on the CPU runs one fused kernel each way (statistics, `γ·x̂ + β`
+    /// and the activation; its backward needs two passes over the activations where the three
+    /// ops took five or six); otherwise it is exactly the composition.
+    pub fn batch_norm_act(
+        &self,
+        state: &BatchNormState,
+        training: bool,
+        affine: Option<(&Tensor, &Tensor)>,
+        act: Unary,
+    ) -> Result<Tensor> {
+        let slope = match act {
+            Unary::Relu => 0.0,
+            Unary::LeakyRelu(s) if s >= 0.0 => s,
+            _ => {
+                return Err(Error::invalid(
+                    "batch_norm_act",
+                    format!("the activation must be relu or leaky relu with slope ≥ 0, got {act:?}"),
+                ))
+            }
+        };
+        if !training || self.device() == Device::Gpu {
+            return self.batch_norm(state, training, affine)?.unary(act);
+        }
+        let (n, c, sp) = layout(self)?;
+        if n * sp < 2 {
+            return Err(Error::invalid(
+                "batch_norm",
+                format!("training needs more than one value per channel, got shape {:?}", self.dims()),
+            ));
+        }
+        let mut inputs = vec![self];
+        if let Some((gamma, beta)) = affine {
+            same_device("batch_norm_act", &[self, gamma, beta])?;
+            if gamma.dims() != [c] || beta.dims() != [c] {
+                return Err(Error::ShapeMismatch {
+                    op: "batch_norm_act",
+                    lhs: self.dims().to_vec(),
+                    rhs: gamma.dims().to_vec(),
+                });
+            }
+            inputs.extend([gamma, beta]);
+        }
+        let eps = state.eps;
+        let params = affine.map(|(g, b)| (g.clone(), b.clone()));
+        let host = |p: &Option<(Tensor, Tensor)>| p.as_ref().map(|(g, b)| (g.storage(), b.storage()));
+        let (mut xhat, mut y) =
+            (crate::pool::take_for_overwrite(self.numel()), crate::pool::take_for_overwrite(self.numel()));
+        let (mut mean, mut var) = (vec![0.0; c], vec![0.0; c]);
+        {
+            let gb = host(&params);
+            let affine = gb.as_ref().map(|(g, b)| (g.cpu(), b.cpu()));
+            let x = self.storage();
+            batch_norm_act_train_forward(n, c, sp, x.cpu(), eps, affine, slope, &mut xhat, &mut y, &mut mean, &mut var);
+        }
+        state.update_running(n * sp, &mean, &var)?;
+        let shape = self.shape().clone();
+        // Held as a tensor so that its buffer goes back to the pool with the graph.
+        let xhat = Tensor::constant(Storage::Cpu(xhat), shape.clone());
+        record("batch_norm_act", Storage::Cpu(y), shape.clone(), &inputs, move |dy| {
+            let grads = params.as_ref().map(|(g, b)| (g.requires_grad(), b.requires_grad()));
+            let mut dgamma = grads.and_then(|(g, _)| g.then(|| vec![0.0; c]));
+            let mut dbeta = grads.and_then(|(_, b)| b.then(|| vec![0.0; c]));
+            let mut dx = crate::pool::take_for_overwrite(shape.numel());
+            let gb = host(&params);
+            let affine = gb.as_ref().map(|(g, b)| (g.cpu(), b.cpu()));
+            let (sd, sh) = (dy.storage(), xhat.storage());
+            batch_norm_act_train_backward(
+                n,
+                c,
+                sp,
+                sh.cpu(),
+                &var,
+                eps,
+                affine,
+                slope,
+                sd.cpu(),
+                &mut dx,
+                dgamma.as_deref_mut(),
+                dbeta.as_deref_mut(),
+            );
+            let per_channel = |v: Vec<f32>| Tensor::constant(Storage::Cpu(v), Shape::new(&[c]));
+            let mut out = vec![Some(Tensor::constant(Storage::Cpu(dx), shape.clone()))];
+            if params.is_some() {
+                out.extend([dgamma.map(per_channel), dbeta.map(per_channel)]);
+            }
+            Ok(out)
+        })
+    }
+
     /// `scale_c·x + shift_c` per channel `c` of an `n × c` or `n × c × h × w` tensor, with `scale`
     /// and `shift` of shape `[c]`: batch norm's `γ·x̂ + β`. On the CPU one fused pass each way,
     /// where the broadcast multiply and add took two forward passes and four backward ones

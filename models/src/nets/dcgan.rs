@@ -7,6 +7,7 @@
 use crate::nets::InputKind;
 use crate::nn::{BatchNorm, ConvTranspose2d, Dense, Mode, Scope};
 use engine::{Device, Result, Rng, Tensor};
+use kernels::cpu::activation::Unary;
 
 /// DCGAN initialisation: weights from N(0, 0.02²).
 const DCGAN_STD: f32 = 0.02;
@@ -51,7 +52,7 @@ impl DcganGenerator {
         for (conv, bn) in &self.layers {
             x = conv.forward(&x)?;
             x = match bn {
-                Some(bn) => bn.forward(&x, mode)?.relu()?,
+                Some(bn) => bn.forward_act(&x, mode, Unary::Relu)?,
                 None => x.tanh()?,
             };
         }
@@ -85,7 +86,7 @@ impl MlpGenerator {
         for (fc, bn) in &self.layers {
             h = fc.forward(&h)?;
             if let Some(bn) = bn {
-                h = bn.forward(&h, mode)?.relu()?;
+                h = bn.forward_act(&h, mode, Unary::Relu)?;
             }
         }
         Ok(h)

@@ -5,11 +5,12 @@
 use super::plan::LayerSpec;
 use crate::nn::{BatchNorm, Conv2d, ConvTranspose2d, Linear, Mode, Scope, LEAKY_SLOPE};
 use engine::{Result, Rng, Tensor};
+use kernels::cpu::activation::Unary;
 
 const BN_EPS: f32 = 1e-4;
 
 fn block(conv: &Conv2d, bn: &BatchNorm, x: &Tensor, mode: Mode) -> Result<Tensor> {
-    bn.forward(&conv.forward(x)?, mode)?.leaky_relu(LEAKY_SLOPE)?.max_pool2d(2, 2, 0)
+    bn.forward_act(&conv.forward(x)?, mode, Unary::LeakyRelu(LEAKY_SLOPE))?.max_pool2d(2, 2, 0)
 }
 
 fn block_specs(conv: &Conv2d, bn: &BatchNorm) -> Vec<LayerSpec> {
@@ -76,8 +77,14 @@ impl MnistLeNetDecoder {
     pub fn forward(&self, z: &Tensor, mode: Mode) -> Result<Tensor> {
         let n = z.dims()[0];
         let x = z.reshape(&[n, MnistLeNet::REP_DIM / 16, 4, 4])?.leaky_relu(LEAKY_SLOPE)?.upsample_nearest(2)?;
-        let x = self.bn3.forward(&self.deconv1.forward(&x)?, mode)?.leaky_relu(LEAKY_SLOPE)?.upsample_nearest(2)?;
-        let x = self.bn4.forward(&self.deconv2.forward(&x)?, mode)?.leaky_relu(LEAKY_SLOPE)?.upsample_nearest(2)?;
+        let x = self
+            .bn3
+            .forward_act(&self.deconv1.forward(&x)?, mode, Unary::LeakyRelu(LEAKY_SLOPE))?
+            .upsample_nearest(2)?;
+        let x = self
+            .bn4
+            .forward_act(&self.deconv2.forward(&x)?, mode, Unary::LeakyRelu(LEAKY_SLOPE))?
+            .upsample_nearest(2)?;
         self.deconv3.forward(&x)?.sigmoid()
     }
 }
@@ -146,7 +153,7 @@ impl CifarLeNetDecoder {
         let z = self.bn_code.forward(z, mode)?;
         let mut x = z.reshape(&[n, CifarLeNet::REP_DIM / 16, 4, 4])?.leaky_relu(LEAKY_SLOPE)?;
         for (d, bn) in &self.deconvs {
-            x = bn.forward(&d.forward(&x)?, mode)?.leaky_relu(LEAKY_SLOPE)?.upsample_nearest(2)?;
+            x = bn.forward_act(&d.forward(&x)?, mode, Unary::LeakyRelu(LEAKY_SLOPE))?.upsample_nearest(2)?;
         }
         self.out.forward(&x)?.sigmoid()
     }

@@ -4,6 +4,7 @@
 use super::plan::LayerSpec;
 use crate::nn::{BatchNorm, Linear, Mode, Scope, LEAKY_SLOPE};
 use engine::{Result, Rng, Tensor};
+use kernels::cpu::activation::Unary;
 
 const HIDDEN: [usize; 2] = [64, 32];
 const BN_EPS: f32 = 1e-4;
@@ -32,7 +33,7 @@ impl Mlp {
     }
 
     pub fn forward(&self, x: &Tensor, mode: Mode) -> Result<Tensor> {
-        let h = self.norms[0].forward(&self.layers[0].forward(x)?, mode)?.leaky_relu(LEAKY_SLOPE)?;
+        let h = self.norms[0].forward_act(&self.layers[0].forward(x)?, mode, Unary::LeakyRelu(LEAKY_SLOPE))?;
         self.layers[1].forward(&h)
     }
 
@@ -61,7 +62,11 @@ impl MlpDecoder {
     }
 
     pub fn forward(&self, z: &Tensor, mode: Mode) -> Result<Tensor> {
-        let h = self.bn1.forward(&self.fc1.forward(&z.leaky_relu(LEAKY_SLOPE)?)?, mode)?.leaky_relu(LEAKY_SLOPE)?;
+        let h = self.bn1.forward_act(
+            &self.fc1.forward(&z.leaky_relu(LEAKY_SLOPE)?)?,
+            mode,
+            Unary::LeakyRelu(LEAKY_SLOPE),
+        )?;
         self.fc2.forward(&h)
     }
 }

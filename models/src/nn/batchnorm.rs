@@ -3,6 +3,7 @@
 use super::{Mode, Scope};
 use engine::ops::norm::BatchNormState;
 use engine::{Result, Tensor};
+use kernels::cpu::activation::Unary;
 
 #[derive(Clone)]
 pub struct BatchNorm {
@@ -32,5 +33,11 @@ impl BatchNorm {
     pub fn forward(&self, x: &Tensor, mode: Mode) -> Result<Tensor> {
         let affine = self.affine.as_ref().map(|(g, b)| (g, b));
         x.batch_norm(&self.state, mode == Mode::Train, affine)
+    }
+
+    /// [`BatchNorm::forward`] then `act` (ReLU or leaky ReLU), fused in training on the CPU.
+    pub fn forward_act(&self, x: &Tensor, mode: Mode, act: Unary) -> Result<Tensor> {
+        let affine = self.affine.as_ref().map(|(g, b)| (g, b));
+        x.batch_norm_act(&self.state, mode == Mode::Train, affine, act)
     }
 }
