@@ -520,6 +520,22 @@ mod tests {
         }
     }
 
+    /// Stride-1 convolutions padded by more than `(k − 1)/2`, whose output outgrows the input,
+    /// run as "same" convolutions of a padded copy (`im2col::padded_same`): the MNIST decoder's
+    /// adjoint 5 × 5 pad-3 layer, a 3 × 3 pad-2 one, a 1 × 1 pad-1 one; per-sample path
+    /// (`P ≥ 64`) and grouped path.
+    #[test]
+    fn outgrowing_stride_one_convolutions_match_reference() {
+        for g in [
+            Conv2dGeom { n: 3, c_in: 8, h: 14, w: 14, c_out: 4, kh: 5, kw: 5, stride: 1, pad: 3 },
+            Conv2dGeom { n: 2, c_in: 3, h: 9, w: 7, c_out: 5, kh: 3, kw: 3, stride: 1, pad: 2 },
+            Conv2dGeom { n: 2, c_in: 2, h: 8, w: 9, c_out: 3, kh: 1, kw: 1, stride: 1, pad: 1 },
+            Conv2dGeom { n: 4, c_in: 2, h: 3, w: 4, c_out: 3, kh: 5, kw: 5, stride: 1, pad: 4 },
+        ] {
+            check_all(&g, 23);
+        }
+    }
+
     /// Windows covering the whole unpadded input run as a linear layer (`is_dense`).
     #[test]
     fn dense_convolutions_match_reference() {
