@@ -9,6 +9,8 @@
 
 use rayon::prelude::*;
 
+use crate::cpu::vector::wide;
+
 /// `full`: lengths of the `n × c × spatial` slices; `per_channel`: lengths of the `c` ones.
 fn check(what: &str, n: usize, c: usize, spatial: usize, full: &[usize], per_channel: &[usize]) {
     assert!(c == 0 || n * spatial > 0, "{what}: batch statistics over an empty batch (n {n}, spatial {spatial})");
@@ -51,25 +53,34 @@ fn channel_sum2(
 ) -> (f64, f64) {
     const L: usize = 8;
     let (mut l0, mut l1) = ([0.0f64; L], [0.0f64; L]);
-    for s in 0..n {
-        let base = (s * c + ch) * spatial;
-        let ra = &a[base..base + spatial];
-        let rb = if b.is_empty() { ra } else { &b[base..base + spatial] };
-        let (ca, cb) = (ra.chunks_exact(L), rb.chunks_exact(L));
-        let (ta, tb) = (ca.remainder(), cb.remainder());
-        for (xa, xb) in ca.zip(cb) {
-            for j in 0..L {
-                let (u, v) = f(xa[j], xb[j]);
+    wide(|| {
+        for s in 0..n {
+            let base = (s * c + ch) * spatial;
+            let ra = &a[base..base + spatial];
+            let rb = if b.is_empty() { ra } else { &b[base..base + spatial] };
+            let (ca, cb) = (ra.chunks_exact(L), rb.chunks_exact(L));
+            let (ta, tb) = (ca.remainder(), cb.remainder());
+            for (xa, xb) in ca.zip(cb) {
+                // The two sums in separate arrays, then separate adds: computed as pairs, the
+                // compiler packed each (first, second) pair into one vector.
+                let (mut u, mut v) = ([0.0f64; L], [0.0f64; L]);
+                for j in 0..L {
+                    (u[j], v[j]) = f(xa[j], xb[j]);
+                }
+                for j in 0..L {
+                    l0[j] += u[j];
+                }
+                for j in 0..L {
+                    l1[j] += v[j];
+                }
+            }
+            for (j, (&x, &y)) in ta.iter().zip(tb).enumerate() {
+                let (u, v) = f(x, y);
                 l0[j] += u;
                 l1[j] += v;
             }
         }
-        for (j, (&x, &y)) in ta.iter().zip(tb).enumerate() {
-            let (u, v) = f(x, y);
-            l0[j] += u;
-            l1[j] += v;
-        }
-    }
+    });
     let combine = |mut lanes: [f64; L]| {
         let mut width = L;
         while width > 1 {
@@ -129,11 +140,13 @@ pub fn batch_norm_train_forward(
     let stats = batch_stats(n, c, spatial, x, mean, var);
     let scale: Vec<(f64, f64)> = stats.iter().map(|&(mu, v)| (mu, 1.0 / (v + eps as f64).sqrt())).collect();
     y.par_chunks_mut(c * spatial).zip(x.par_chunks(c * spatial)).for_each(|(y, x)| {
-        for ((y, x), &(mu, invstd)) in y.chunks_exact_mut(spatial).zip(x.chunks_exact(spatial)).zip(&scale) {
-            for (y, &x) in y.iter_mut().zip(x) {
-                *y = ((x as f64 - mu) * invstd) as f32;
+        wide(|| {
+            for ((y, x), &(mu, invstd)) in y.chunks_exact_mut(spatial).zip(x.chunks_exact(spatial)).zip(&scale) {
+                for (y, &x) in y.iter_mut().zip(x) {
+                    *y = ((x as f64 - mu) * invstd) as f32;
+                }
             }
-        }
+        })
     });
 }
 
@@ -165,13 +178,15 @@ pub fn batch_norm_train_backward(
         .collect();
     dx.par_chunks_mut(c * spatial).zip(dy.par_chunks(c * spatial)).zip(y.par_chunks(c * spatial)).for_each(
         |((dx, dy), y)| {
-            for (((dx, dy), y), &(invstd, mdy, mdyy)) in
-                dx.chunks_exact_mut(spatial).zip(dy.chunks_exact(spatial)).zip(y.chunks_exact(spatial)).zip(&coef)
-            {
-                for ((dx, &dy), &y) in dx.iter_mut().zip(dy).zip(y) {
-                    *dx = (invstd * (dy as f64 - mdy - y as f64 * mdyy)) as f32;
+            wide(|| {
+                for (((dx, dy), y), &(invstd, mdy, mdyy)) in
+                    dx.chunks_exact_mut(spatial).zip(dy.chunks_exact(spatial)).zip(y.chunks_exact(spatial)).zip(&coef)
+                {
+                    for ((dx, &dy), &y) in dx.iter_mut().zip(dy).zip(y) {
+                        *dx = (invstd * (dy as f64 - mdy - y as f64 * mdyy)) as f32;
+                    }
                 }
-            }
+            })
         },
     );
 }
@@ -228,26 +243,28 @@ pub fn batch_norm_act_train_forward(
     let scale: Vec<(f64, f64)> = stats.iter().map(|&(mu, v)| (mu, 1.0 / (v + eps as f64).sqrt())).collect();
     let cs = c * spatial;
     y.par_chunks_mut(cs).zip(xhat.par_chunks_mut(cs)).zip(x.par_chunks(cs)).for_each(|((y, xhat), x)| {
-        for (ch, ((y, xhat), x)) in
-            y.chunks_exact_mut(spatial).zip(xhat.chunks_exact_mut(spatial)).zip(x.chunks_exact(spatial)).enumerate()
-        {
-            let (mu, invstd) = scale[ch];
-            match affine {
-                Some((gamma, beta)) => {
-                    let (g, b) = (gamma[ch], beta[ch]);
-                    for ((y, h), &x) in y.iter_mut().zip(xhat.iter_mut()).zip(x) {
-                        *h = ((x as f64 - mu) * invstd) as f32;
-                        *y = act(g * *h + b, slope);
+        wide(|| {
+            for (ch, ((y, xhat), x)) in
+                y.chunks_exact_mut(spatial).zip(xhat.chunks_exact_mut(spatial)).zip(x.chunks_exact(spatial)).enumerate()
+            {
+                let (mu, invstd) = scale[ch];
+                match affine {
+                    Some((gamma, beta)) => {
+                        let (g, b) = (gamma[ch], beta[ch]);
+                        for ((y, h), &x) in y.iter_mut().zip(xhat.iter_mut()).zip(x) {
+                            *h = ((x as f64 - mu) * invstd) as f32;
+                            *y = act(g * *h + b, slope);
+                        }
                     }
-                }
-                None => {
-                    for ((y, h), &x) in y.iter_mut().zip(xhat.iter_mut()).zip(x) {
-                        *h = ((x as f64 - mu) * invstd) as f32;
-                        *y = act(*h, slope);
+                    None => {
+                        for ((y, h), &x) in y.iter_mut().zip(xhat.iter_mut()).zip(x) {
+                            *h = ((x as f64 - mu) * invstd) as f32;
+                            *y = act(*h, slope);
+                        }
                     }
                 }
             }
-        }
+        })
     });
 }
 
@@ -329,22 +346,24 @@ pub fn batch_norm_act_train_backward(
         .collect();
     let cs = c * spatial;
     dx.par_chunks_mut(cs).zip(dy.par_chunks(cs)).zip(xhat.par_chunks(cs)).for_each(|((dx, dy), xhat)| {
-        for (ch, ((dx, dy), xhat)) in
-            dx.chunks_exact_mut(spatial).zip(dy.chunks_exact(spatial)).zip(xhat.chunks_exact(spatial)).enumerate()
-        {
-            let ((invstd, mdy, mdyy), (g, b)) = (coef[ch], params(ch));
-            if affine.is_some() {
-                for ((dx, &d), &h) in dx.iter_mut().zip(dy).zip(xhat) {
-                    let dxhat = (g * dz(g * h + b, d)) as f64;
-                    *dx = (invstd * (dxhat - mdy - h as f64 * mdyy)) as f32;
-                }
-            } else {
-                for ((dx, &d), &h) in dx.iter_mut().zip(dy).zip(xhat) {
-                    let dxhat = dz(h, d) as f64;
-                    *dx = (invstd * (dxhat - mdy - h as f64 * mdyy)) as f32;
+        wide(|| {
+            for (ch, ((dx, dy), xhat)) in
+                dx.chunks_exact_mut(spatial).zip(dy.chunks_exact(spatial)).zip(xhat.chunks_exact(spatial)).enumerate()
+            {
+                let ((invstd, mdy, mdyy), (g, b)) = (coef[ch], params(ch));
+                if affine.is_some() {
+                    for ((dx, &d), &h) in dx.iter_mut().zip(dy).zip(xhat) {
+                        let dxhat = (g * dz(g * h + b, d)) as f64;
+                        *dx = (invstd * (dxhat - mdy - h as f64 * mdyy)) as f32;
+                    }
+                } else {
+                    for ((dx, &d), &h) in dx.iter_mut().zip(dy).zip(xhat) {
+                        let dxhat = dz(h, d) as f64;
+                        *dx = (invstd * (dxhat - mdy - h as f64 * mdyy)) as f32;
+                    }
                 }
             }
-        }
+        })
     });
 }
 
