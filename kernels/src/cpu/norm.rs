@@ -117,6 +117,27 @@ fn batch_stats(n: usize, c: usize, spatial: usize, x: &[f32], mean: &mut [f32], 
     stats
 }
 
+/// The batch statistics of `x` into `mean` and `var`, and per channel `(mean, 1/√(var + eps))`
+/// to normalise with; `None`, with the statistics zeroed, for an empty batch.
+#[allow(clippy::too_many_arguments)]
+fn normaliser(
+    n: usize,
+    c: usize,
+    spatial: usize,
+    x: &[f32],
+    eps: f32,
+    mean: &mut [f32],
+    var: &mut [f32],
+) -> Option<Vec<(f64, f64)>> {
+    if x.is_empty() {
+        mean.fill(0.0);
+        var.fill(0.0);
+        return None;
+    }
+    let stats = batch_stats(n, c, spatial, x, mean, var);
+    Some(stats.iter().map(|&(mu, v)| (mu, 1.0 / (v + eps as f64).sqrt())).collect())
+}
+
 /// Training mode: normalises with the batch statistics of each channel.
 /// Writes `y`, the per-channel `mean` and the biased variance `var` (what PyTorch normalises
 /// with; the running estimate wants the unbiased one, which the engine derives).
@@ -132,13 +153,7 @@ pub fn batch_norm_train_forward(
     var: &mut [f32],
 ) {
     check("batch_norm_train_forward", n, c, spatial, &[x.len(), y.len()], &[mean.len(), var.len()]);
-    if y.is_empty() {
-        mean.fill(0.0);
-        var.fill(0.0);
-        return;
-    }
-    let stats = batch_stats(n, c, spatial, x, mean, var);
-    let scale: Vec<(f64, f64)> = stats.iter().map(|&(mu, v)| (mu, 1.0 / (v + eps as f64).sqrt())).collect();
+    let Some(scale) = normaliser(n, c, spatial, x, eps, mean, var) else { return };
     y.par_chunks_mut(c * spatial).zip(x.par_chunks(c * spatial)).for_each(|(y, x)| {
         wide(|| {
             for ((y, x), &(mu, invstd)) in y.chunks_exact_mut(spatial).zip(x.chunks_exact(spatial)).zip(&scale) {
@@ -234,13 +249,7 @@ pub fn batch_norm_act_train_forward(
     if let Some((gamma, beta)) = affine {
         assert!(gamma.len() == c && beta.len() == c, "batch_norm_act_train_forward: γ, β lengths");
     }
-    if y.is_empty() {
-        mean.fill(0.0);
-        var.fill(0.0);
-        return;
-    }
-    let stats = batch_stats(n, c, spatial, x, mean, var);
-    let scale: Vec<(f64, f64)> = stats.iter().map(|&(mu, v)| (mu, 1.0 / (v + eps as f64).sqrt())).collect();
+    let Some(scale) = normaliser(n, c, spatial, x, eps, mean, var) else { return };
     let cs = c * spatial;
     y.par_chunks_mut(cs).zip(xhat.par_chunks_mut(cs)).zip(x.par_chunks(cs)).for_each(|((y, xhat), x)| {
         wide(|| {
