@@ -70,6 +70,17 @@ impl BatchNormState {
     }
 }
 
+/// Batch statistics need more than one value per channel.
+fn trainable(x: &Tensor, n: usize, spatial: usize) -> Result<()> {
+    if n * spatial < 2 {
+        return Err(Error::invalid(
+            "batch_norm",
+            format!("training needs more than one value per channel, got shape {:?}", x.dims()),
+        ));
+    }
+    Ok(())
+}
+
 /// `(n, c, spatial)` of a rank-2 (`n × c`) or rank-4 (`n × c × h × w`) input.
 fn layout(x: &Tensor) -> Result<(usize, usize, usize)> {
     match x.dims() {
@@ -104,12 +115,7 @@ impl Tensor {
     /// [`Tensor::batch_norm_train`] with the statistics left on the tensor's device.
     fn batch_norm_train_dev(&self, eps: f32) -> Result<(Tensor, Arc<Storage>, Arc<Storage>)> {
         let (n, c, sp) = layout(self)?;
-        if n * sp < 2 {
-            return Err(Error::invalid(
-                "batch_norm",
-                format!("training needs more than one value per channel, got shape {:?}", self.dims()),
-            ));
-        }
+        trainable(self, n, sp)?;
         let sx = self.storage();
         let (y, mean, var) = match sx.device() {
             Device::Cpu => {
@@ -216,12 +222,7 @@ impl Tensor {
             return self.batch_norm(state, training, affine)?.unary(act);
         }
         let (n, c, sp) = layout(self)?;
-        if n * sp < 2 {
-            return Err(Error::invalid(
-                "batch_norm",
-                format!("training needs more than one value per channel, got shape {:?}", self.dims()),
-            ));
-        }
+        trainable(self, n, sp)?;
         let mut inputs = vec![self];
         if let Some((gamma, beta)) = affine {
             same_device("batch_norm_act", &[self, gamma, beta])?;

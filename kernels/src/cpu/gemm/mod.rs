@@ -318,7 +318,6 @@ impl PackedA {
     }
 
     /// `C = alpha · op(A) · op(B) + beta · C` with this `op(A)`; as [`gemm`] (parallel when large).
-    #[allow(clippy::too_many_arguments)]
     pub fn gemm(&self, tb: bool, n: usize, alpha: f32, b: &[f32], beta: f32, c: &mut [f32]) {
         self.gemm_at(true, tb, n, alpha, b, beta, c)
     }
@@ -339,8 +338,7 @@ impl PackedA {
         let c = &mut c[..m * n];
         let threads =
             if allow_parallel && 2 * m * n * k >= PARALLEL_MIN_FLOPS { rayon::current_num_threads() } else { 1 };
-        // SAFETY of reading `data` as initialised floats: `new` packed all `len` of them.
-        let data = unsafe { std::slice::from_raw_parts(self.data.as_ptr(), self.len) };
+        let data = self.data.slice(self.len);
         let p = Problem { m, n, k, alpha, beta, a: AOperand::Packed(data), b: b_view(tb, n, k, b), threads };
         dispatch(self.level, m, RunProblem { p: &p, c });
     }

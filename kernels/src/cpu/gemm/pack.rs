@@ -32,9 +32,11 @@ impl PackBuffer {
         unsafe { std::slice::from_raw_parts_mut(self.0.as_mut_ptr().cast::<f32>(), len) }
     }
 
-    /// The first float; the buffer holds `16·lines` of them.
-    pub(super) fn as_ptr(&self) -> *const f32 {
-        self.0.as_ptr().cast::<f32>()
+    /// The first `len` floats (`len` at most what `slice_mut` last grew the buffer to).
+    pub(super) fn slice(&self, len: usize) -> &[f32] {
+        assert!(len <= 16 * self.0.len(), "PackBuffer::slice: {len} floats past the buffer");
+        // SAFETY: as in `slice_mut`: `16·lines` contiguous, initialised f32.
+        unsafe { std::slice::from_raw_parts(self.0.as_ptr().cast::<f32>(), len) }
     }
 }
 
