@@ -121,6 +121,12 @@ pub fn run_one(cfg: &Config, data: &Loaded, spec: &RunSpec) -> Result<RunResult>
         write_extremes(&spec.out, &sp, &scores)?;
     }
     detector.write_reports(&spec.out, &sp.test, &labels)?;
+    let mut baselines = serde_json::Map::new();
+    for (name, scores) in detector.baseline_scores(&sp.test)? {
+        let b = auc_roc(&scores, &labels).unwrap_or(f64::NAN);
+        eprintln!("baseline {name}: AUC-ROC {b:.4}");
+        baselines.insert(name.to_string(), json!(b));
+    }
 
     let json = json!({
         "method": cfg.method,
@@ -137,6 +143,9 @@ pub fn run_one(cfg: &Config, data: &Loaded, spec: &RunSpec) -> Result<RunResult>
         "config": cfg.to_json(),
     });
     let mut json = json;
+    if !baselines.is_empty() {
+        json["baselines"] = Value::Object(baselines);
+    }
     if let Some(r) = detector.report_json() {
         json["method_report"] = r;
     }
@@ -234,32 +243,84 @@ fn write_extremes(out: &Path, sp: &OneClassSplit, scores: &[f32]) -> Result<()> 
     Ok(())
 }
 
-/// `summary.json` and `summary.md`: mean ± std AUC per class over seeds, and overall.
+/// `summary.json` and `summary.md`: mean ± std AUC per class over seeds, and overall; a column
+/// more for each baseline the runs trained on the way (`results.json` → `baselines`, over the
+/// runs that have it).
 pub fn write_summary(out: &Path, method: &str, dataset: &str, results: &[RunResult]) -> Result<String> {
     let mut classes: Vec<Option<i64>> = results.iter().map(|r| r.normal_class).collect();
     classes.sort();
     classes.dedup();
+    let mut baselines: Vec<String> =
+        results.iter().filter_map(|r| r.json["baselines"].as_object()).flat_map(|b| b.keys().cloned()).collect();
+    baselines.sort();
+    baselines.dedup();
     let stats = |v: &[f64]| {
         let n = v.len() as f64;
         let m = v.iter().sum::<f64>() / n;
         let sd = if v.len() > 1 { (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt() } else { 0.0 };
         (m, sd)
     };
+    // Column 0 is the method, then the baselines: each a function from a run to its AUC.
+    let column = |col: usize, r: &RunResult| -> Option<f64> {
+        if col == 0 {
+            Some(r.auc_roc)
+        } else {
+            r.json["baselines"][&baselines[col - 1]].as_f64()
+        }
+    };
+    let columns = 1 + baselines.len();
+    let cell = |v: &[f64]| {
+        if v.is_empty() {
+            "–".to_string()
+        } else {
+            let (m, sd) = stats(v);
+            format!("{:.1} ± {:.1}", 100.0 * m, 100.0 * sd)
+        }
+    };
+    let heads: String = baselines.iter().map(|b| format!(" {b} baseline |")).collect();
+    let mut md = format!(
+        "# {method} on {dataset}\n\nAUC-ROC in %, mean ± std over seeds.\n\n| normal class | AUC-ROC |{heads} runs |\n|---|---|{}---|\n",
+        "---|".repeat(baselines.len())
+    );
     let mut rows = Vec::new();
-    let mut md = format!("# {method} on {dataset}\n\nAUC-ROC in %, mean ± std over seeds.\n\n| normal class | AUC-ROC | runs |\n|---|---|---|\n");
-    let mut class_means = Vec::new();
+    let mut class_means = vec![Vec::new(); columns];
     for c in &classes {
-        let v: Vec<f64> = results.iter().filter(|r| &r.normal_class == c).map(|r| r.auc_roc).collect();
-        let (m, sd) = stats(&v);
-        class_means.push(m);
+        let runs: Vec<&RunResult> = results.iter().filter(|r| &r.normal_class == c).collect();
         let label = c.map(|c| c.to_string()).unwrap_or_else(|| "-".into());
-        md.push_str(&format!("| {label} | {:.1} ± {:.1} | {} |\n", 100.0 * m, 100.0 * sd, v.len()));
-        rows.push(json!({"normal_class": c, "auc_roc_mean": m, "auc_roc_std": sd, "runs": v.len()}));
+        md.push_str(&format!("| {label} |"));
+        let mut row = json!({"normal_class": c, "runs": runs.len()});
+        for col in 0..columns {
+            let v: Vec<f64> = runs.iter().filter_map(|r| column(col, r)).collect();
+            md.push_str(&format!(" {} |", cell(&v)));
+            if v.is_empty() {
+                continue;
+            }
+            let (m, sd) = stats(&v);
+            class_means[col].push(m);
+            if col == 0 {
+                row["auc_roc_mean"] = json!(m);
+                row["auc_roc_std"] = json!(sd);
+            } else {
+                row["baselines"][&baselines[col - 1]] = json!({"auc_roc_mean": m, "auc_roc_std": sd, "runs": v.len()});
+            }
+        }
+        md.push_str(&format!(" {} |\n", runs.len()));
+        rows.push(row);
     }
+    // The bottom row: the mean of the class means, ± the std over all runs.
     let all: Vec<f64> = results.iter().map(|r| r.auc_roc).collect();
     let (m_all, sd_all) = stats(&all);
-    let (m_cls, _) = stats(&class_means);
-    md.push_str(&format!("| **mean** | **{:.1}** ± {:.1} | {} |\n", 100.0 * m_cls, 100.0 * sd_all, all.len()));
+    let (m_cls, _) = stats(&class_means[0]);
+    md.push_str(&format!("| **mean** | **{:.1}** ± {:.1} |", 100.0 * m_cls, 100.0 * sd_all));
+    let mut baseline_means = serde_json::Map::new();
+    for (col, name) in baselines.iter().enumerate().map(|(i, b)| (i + 1, b)) {
+        let runs: Vec<f64> = results.iter().filter_map(|r| column(col, r)).collect();
+        let (m, _) = stats(&class_means[col]);
+        let (_, sd) = stats(&runs);
+        md.push_str(&format!(" {:.1} ± {:.1} |", 100.0 * m, 100.0 * sd));
+        baseline_means.insert(name.clone(), json!({"mean_auc_roc": m, "std_auc_roc_all_runs": sd, "runs": runs.len()}));
+    }
+    md.push_str(&format!(" {} |\n", all.len()));
     let summary = json!({
         "method": method,
         "dataset": dataset,
@@ -267,6 +328,7 @@ pub fn write_summary(out: &Path, method: &str, dataset: &str, results: &[RunResu
         "mean_auc_roc": m_cls,
         "std_auc_roc_all_runs": sd_all,
         "mean_auc_roc_all_runs": m_all,
+        "baselines": baseline_means,
         "runs": results.iter().map(|r| r.json.clone()).collect::<Vec<_>>(),
     });
     std::fs::create_dir_all(out).map_err(|e| Error::file(out, e))?;
@@ -276,4 +338,43 @@ pub fn write_summary(out: &Path, method: &str, dataset: &str, results: &[RunResu
     )?;
     safetensors::write_atomic(&out.join("summary.md"), md.as_bytes())?;
     Ok(md)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(class: i64, seed: u64, auc: f64, dcae: Option<f64>) -> RunResult {
+        let mut json = json!({ "auc_roc": auc });
+        if let Some(b) = dcae {
+            json["baselines"] = json!({ "dcae": b });
+        }
+        RunResult { normal_class: Some(class), seed, auc_roc: auc, auc_pr: f64::NAN, json }
+    }
+
+    #[test]
+    fn the_summary_has_a_column_per_baseline_over_the_runs_that_have_it() {
+        let out = std::env::temp_dir().join(format!("oneclass-summary-{}", std::process::id()));
+        let runs = [
+            result(0, 0, 0.90, Some(0.80)),
+            result(0, 1, 0.94, Some(0.84)),
+            result(1, 0, 0.98, None), // e.g. resumed past its pretraining
+            result(1, 1, 0.96, Some(0.70)),
+        ];
+        let md = write_summary(&out, "dsvdd", "mnist", &runs).unwrap();
+        assert!(md.contains("| normal class | AUC-ROC | dcae baseline | runs |"), "{md}");
+        assert!(md.contains("| 0 | 92.0 ± 2.8 | 82.0 ± 2.8 | 2 |"), "{md}");
+        assert!(md.contains("| 1 | 97.0 ± 1.4 | 70.0 ± 0.0 | 2 |"), "{md}");
+        // Means of the class means: (92 + 97) / 2 and (82 + 70) / 2.
+        assert!(md.contains("| **mean** | **94.5** ±"), "{md}");
+        let summary: Value = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+        assert!((summary["baselines"]["dcae"]["mean_auc_roc"].as_f64().unwrap() - 0.76).abs() < 1e-12);
+        assert_eq!(summary["baselines"]["dcae"]["runs"], 3);
+        assert_eq!(summary["per_class"][1]["baselines"]["dcae"]["runs"], 1);
+
+        // Without baselines the table keeps its two columns.
+        let md = write_summary(&out, "dsvdd", "mnist", &[result(0, 0, 0.9, None)]).unwrap();
+        assert!(md.contains("| normal class | AUC-ROC | runs |\n|---|---|---|\n| 0 | 90.0 ± 0.0 | 1 |"), "{md}");
+        let _ = std::fs::remove_dir_all(&out);
+    }
 }

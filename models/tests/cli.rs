@@ -46,6 +46,15 @@ fn every_implemented_method_beats_chance_on_mnist_mini() {
         ] {
             assert!(out.join(f).is_file(), "{method}: {f} missing");
         }
+        // Deep SVDD and OC-NN report their pretraining autoencoder as the DCAE baseline.
+        let results: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+        let dcae = results["baselines"]["dcae"].as_f64();
+        if method == "dcae" {
+            assert!(dcae.is_none(), "dcae is no baseline of itself");
+        } else {
+            assert!(dcae.is_some_and(|b| (0.0..=1.0).contains(&b)), "{method}: baselines {}", results["baselines"]);
+        }
         // The saved model carries everything scoring needs (OC-NN: r, the centre c, the fixed V).
         assert_score_reproduces(&out, auc);
         let _ = std::fs::remove_dir_all(&out);

@@ -42,6 +42,12 @@ impl Autoencoder {
         e.sum(&[1], false)
     }
 
+    /// [`Autoencoder::errors`] over a whole data set, the DCAE anomaly score.
+    pub fn scores(&self, x: &Dataset) -> Result<Vec<f32>> {
+        let dev = self.vars.params()[0].device();
+        Ok(no_grad(|| map_in_chunks(x, 500, dev, |b| Ok(self.errors(b)?.to_vec())))?)
+    }
+
     /// Trains with the batch mean of ‖x − x̂‖² (the reference implementation's loss: summed
     /// over values, averaged over samples), Adam, and a 10× learning-rate drop at the milestone.
     pub fn train(&self, cfg: &Config, data: &Dataset, run: &mut Run) -> Result<()> {
@@ -84,8 +90,7 @@ impl Detector for Dcae {
     }
 
     fn score(&self, x: &Dataset) -> Result<Vec<f32>> {
-        let dev = self.ae.vars.params()[0].device();
-        Ok(no_grad(|| map_in_chunks(x, 500, dev, |b| Ok(self.ae.errors(b)?.to_vec())))?)
+        self.ae.scores(x)
     }
 
     fn vars(&self) -> &Vars {

@@ -28,6 +28,8 @@ pub struct DeepSvdd {
     c: Tensor,
     /// Soft-boundary radius R (`[1]`, 0 for the one-class objective), also a buffer.
     radius: Tensor,
+    /// The pretraining autoencoder, kept after `fit` as the DCAE baseline; not saved.
+    pretrained: Option<Autoencoder>,
 }
 
 impl DeepSvdd {
@@ -38,7 +40,7 @@ impl DeepSvdd {
         let encoder = Encoder::new(&s.sub("encoder"), &mut rng, input)?;
         let c = s.buffer("c", Tensor::zeros(&[1, encoder.rep_dim()], device));
         let radius = s.buffer("R", Tensor::zeros(&[1], device));
-        Ok(DeepSvdd { cfg, input, soft, rng, vars, encoder, c, radius })
+        Ok(DeepSvdd { cfg, input, soft, rng, vars, encoder, c, radius, pretrained: None })
     }
 
     fn device(&self) -> Device {
@@ -107,6 +109,7 @@ impl Detector for DeepSvdd {
                 if copied == 0 {
                     return Err(Error::config("pretrained encoder shares no tensors with the Deep SVDD network"));
                 }
+                self.pretrained = Some(ae);
             }
             self.init_center(train)?;
         }
@@ -168,6 +171,10 @@ impl Detector for DeepSvdd {
                 .collect())
         };
         Some(run())
+    }
+
+    fn baseline_scores(&self, x: &Dataset) -> Result<Vec<(&'static str, Vec<f32>)>> {
+        self.pretrained.iter().map(|ae| Ok(("dcae", ae.scores(x)?))).collect()
     }
 
     fn vars(&self) -> &Vars {

@@ -34,7 +34,6 @@ use crate::batch::{batch, map_in_chunks};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::methods::dcae::Autoencoder;
-use crate::metrics::auc_roc;
 use crate::nets::{IcsNet, InputKind};
 use crate::nn::{Dense, Mode, Scope, Vars};
 use crate::report::image_grid;
@@ -474,17 +473,13 @@ impl Detector for Ics {
         Ok(())
     }
 
-    /// `ssim_baseline.json`: the paper's "SSIM" column, the autoencoder's similarity as the
-    /// score (lower similarity = more anomalous), from the autoencoder this run split with.
-    fn write_reports(&self, out: &Path, test: &Dataset, labels: &[u8]) -> Result<()> {
-        let Some(ae) = &self.ae else { return Ok(()) };
-        let sim = similarities(ae, test, data_range(test).max(1.0), self.device())?;
-        let scores: Vec<f32> = sim.iter().map(|s| -s).collect();
-        let auc = auc_roc(&scores, labels).unwrap_or(f64::NAN);
-        let json =
-            serde_json::json!({ "similarity": if test.shape.len() == 3 { "ssim" } else { "-mse" }, "auc_roc": auc });
-        let path = out.join("ssim_baseline.json");
-        std::fs::write(&path, serde_json::to_string_pretty(&json).expect("JSON")).map_err(|e| Error::file(&path, e))
+    /// The paper's "SSIM" column: the autoencoder's similarity as the score (lower similarity =
+    /// more anomalous), from the autoencoder this run split with; `neg-mse` on tabular data.
+    fn baseline_scores(&self, x: &Dataset) -> Result<Vec<(&'static str, Vec<f32>)>> {
+        let Some(ae) = &self.ae else { return Ok(Vec::new()) };
+        let sim = similarities(ae, x, data_range(x).max(1.0), self.device())?;
+        let name = if x.shape.len() == 3 { "ssim" } else { "neg-mse" };
+        Ok(vec![(name, sim.iter().map(|s| -s).collect())])
     }
 }
 

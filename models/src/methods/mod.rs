@@ -41,6 +41,14 @@ pub trait Detector {
     fn write_reports(&self, _out: &Path, _test: &Dataset, _labels: &[u8]) -> Result<()> {
         Ok(())
     }
+    /// Scores of the baselines the method trained on the way (Deep SVDD's and OC-NN's
+    /// pretraining autoencoder is the DCAE baseline; ICS's autoencoder similarity is the paper's
+    /// SSIM column), by name. Their test AUCs go to `results.json` under `baselines` and into
+    /// the protocol summary, for reporting only. Empty when the run did not train them here
+    /// (e.g. resumed past the pretraining).
+    fn baseline_scores(&self, _x: &Dataset) -> Result<Vec<(&'static str, Vec<f32>)>> {
+        Ok(Vec::new())
+    }
     /// What the method wants recorded in `results.json` under `method_report` (step counts,
     /// cap hits, the epoch a holdout chose…).
     fn report_json(&self) -> Option<serde_json::Value> {

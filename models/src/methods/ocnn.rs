@@ -41,6 +41,8 @@ pub struct OcNn {
     r: Tensor,
     /// Centre of the Gaussian units (`1 × rep`; `gauss` only), a buffer.
     c: Tensor,
+    /// The pretraining autoencoder, kept after `fit` as the DCAE baseline; not saved.
+    pretrained: Option<Autoencoder>,
 }
 
 impl OcNn {
@@ -59,7 +61,7 @@ impl OcNn {
         }
         let r = s.buffer("r", Tensor::full(0.1, &[1], device));
         let c = s.buffer("c", Tensor::zeros(&[1, encoder.rep_dim()], device));
-        Ok(OcNn { cfg, input, rng, vars, encoder, v, w, r, c })
+        Ok(OcNn { cfg, input, rng, vars, encoder, v, w, r, c, pretrained: None })
     }
 
     fn device(&self) -> Device {
@@ -139,6 +141,7 @@ impl Detector for OcNn {
                 let ae = Autoencoder::new(self.input, ae_rng, self.device())?;
                 ae.train(&self.cfg, train, run)?;
                 self.vars.copy_matching(&ae.vars, "encoder.")?;
+                self.pretrained = Some(ae);
             }
             if self.gauss() {
                 self.fit_gauss_units(train)?;
@@ -187,6 +190,10 @@ impl Detector for OcNn {
             Ok(no_grad(|| self.head(&phi))?.to_vec().iter().map(|y| r - y).collect())
         };
         Some(run())
+    }
+
+    fn baseline_scores(&self, x: &Dataset) -> Result<Vec<(&'static str, Vec<f32>)>> {
+        self.pretrained.iter().map(|ae| Ok(("dcae", ae.scores(x)?))).collect()
     }
 
     fn vars(&self) -> &Vars {
