@@ -2,9 +2,10 @@
 //! far, writes the split pictures, and its saved model scores to the same AUC; the split is a
 //! function of the seed; a run killed in the classifier loop resumes to the same scores.
 
-use datasets::{split, ProtocolConfig, Scaling, Source};
+use datasets::{split, ProtocolConfig, Source};
 use engine::Device;
 use models::config::{Config, Preset};
+use models::experiment::scaling_for;
 use models::methods::ics::Ics;
 use models::nets::InputKind;
 use models::run::Run;
@@ -47,7 +48,7 @@ fn results(out: &std::path::Path) -> serde_json::Value {
 #[test]
 fn the_split_is_deterministic_for_a_seed() {
     let data = Source::from_cli("mnist-mini", None, None).unwrap().load().unwrap();
-    let protocol = ProtocolConfig { scaling: Scaling::GcnMinMax, ..Default::default() };
+    let protocol = ProtocolConfig { scaling: scaling_for("ics", InputKind::Mnist), ..Default::default() };
     let sp = split(&data, Some(3), &protocol).unwrap();
     let train = sp.train.select(&(0..300).collect::<Vec<_>>());
     let mut cfg = Config::preset("ics", Preset::Quick, InputKind::Mnist).unwrap();
