@@ -5,7 +5,9 @@ use super::{expect_rank, same_device};
 use crate::autograd::record;
 use crate::device::gpu_err;
 use crate::{Device, Error, Result, Shape, Storage, Tensor};
-use kernels::cpu::conv::{conv2d_backward_input, conv2d_backward_weight, conv2d_forward, Conv2dGeom};
+use kernels::cpu::conv::{
+    conv2d_backward_input, conv2d_backward_weight, conv2d_forward, conv2d_forward_and_backward_weight, Conv2dGeom,
+};
 use kernels::gpu::{self as gk, GpuBuffer};
 
 /// Runs the CPU kernel `f` or the GPU kernel `gf` into a fresh output of `len` elements.
@@ -117,6 +119,17 @@ impl Tensor {
         let (xc, wc) = (self.clone(), weight.clone());
         let shape = Shape::new(&[g.n, g.c_in, oh, ow]);
         record("conv_transpose2d", y, shape, &[self, weight], move |dy| {
+            if xc.requires_grad() && wc.requires_grad() && dy.device() == Device::Cpu {
+                // Both gradients read the im2col of `dy`: build it once.
+                let (mut dx, mut dw) =
+                    (crate::pool::take_for_overwrite(g.y_len()), crate::pool::take_for_overwrite(g.w_len()));
+                let (sd, sw, sx) = (dy.storage(), wc.storage(), xc.storage());
+                conv2d_forward_and_backward_weight(&g, sd.cpu(), sw.cpu(), sx.cpu(), &mut dx, &mut dw);
+                return Ok(vec![
+                    Some(Tensor::constant(Storage::Cpu(dx), xc.shape().clone())),
+                    Some(Tensor::constant(Storage::Cpu(dw), wc.shape().clone())),
+                ]);
+            }
             let dx = xc
                 .requires_grad()
                 .then(|| conv_fwd(g, dy, &wc).map(|s| Tensor::constant(s, xc.shape().clone())))

@@ -160,6 +160,43 @@ pub(super) fn conv2d_backward_weight_grouped(g: &Conv2dGeom, x: &[f32], dy: &[f3
     }
 }
 
+/// Whether [`conv2d_forward_and_weight_grad_grouped`] applies: the weight gradient is one
+/// running sum over the same groups as the forward (a large weight), so the two can share
+/// each group's im2col.
+pub(super) fn shares_im2col(g: &Conv2dGeom) -> bool {
+    g.grouped() && !g.is_dense() && g.n > 0 && g.w_len() >= DW_SINGLE_SUM_MIN
+}
+
+/// [`conv2d_forward_grouped`] and [`conv2d_backward_weight_grouped`] (with upstream `dy`) in one
+/// pass over the groups, each group's im2col of `x` built once for both GEMMs. The groups, GEMMs
+/// and summation order are theirs, so both results are bit-identical to the separate calls.
+pub(super) fn conv2d_forward_and_weight_grad_grouped(
+    g: &Conv2dGeom,
+    x: &[f32],
+    w: &[f32],
+    dy: &[f32],
+    y: &mut [f32],
+    dw: &mut [f32],
+    budget: usize,
+) {
+    let (k, p, co) = (g.col_rows(), g.positions(), g.c_out);
+    let (xs, ys, gs) = (g.c_in * g.h * g.w, co * p, g.group_size(g.n, budget));
+    with_scratch(gs * p * (k + 2 * co), |buf| {
+        let groups = x.chunks(gs * xs).zip(dy.chunks(gs * ys)).zip(y.chunks_mut(gs * ys));
+        for (i, ((xg, dyg), yg)) in groups.enumerate() {
+            let m = yg.len() / ys;
+            let (cols, rest) = buf.split_at_mut(gs * p * k);
+            let (out, dyc) = rest.split_at_mut(gs * p * co);
+            let (cols, out, dyc) = (&mut cols[..k * m * p], &mut out[..co * m * p], &mut dyc[..co * m * p]);
+            rayon::join(|| im2col_group(g, xg, m, cols), || gather_channels(g, dyg, m, dyc));
+            gemm(false, false, co, m * p, k, 1.0, w, cols, 0.0, out);
+            scatter_channels(g, out, m, yg);
+            let beta = if i == 0 { 0.0 } else { 1.0 };
+            gemm(false, true, co, k, m * p, 1.0, dyc, cols, beta, dw);
+        }
+    })
+}
+
 /// `y = x · Wᵀ` for a dense convolution: `x` is `n × K`, `y` is `n × c_out × 1 × 1`.
 pub(super) fn dense_forward(g: &Conv2dGeom, x: &[f32], w: &[f32], y: &mut [f32]) {
     gemm(false, true, g.n, g.c_out, g.col_rows(), 1.0, x, w, 0.0, y);

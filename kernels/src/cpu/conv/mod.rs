@@ -291,6 +291,28 @@ pub fn conv2d_backward_weight(g: &Conv2dGeom, x: &[f32], dy: &[f32], dw: &mut [f
     });
 }
 
+/// `y = conv2d(x, w)` and, for an upstream gradient `dy` (`n × c_out × oh × ow`), the weight
+/// gradient `dw`, both overwritten: what a transposed convolution's backward needs (its input
+/// gradient is this convolution's forward of its output gradient, its weight gradient this
+/// convolution's). Where both run grouped the im2col of `x` is built once (the DCGAN's
+/// 14 × 14 → 7 × 7 layer's is its largest gather); elsewhere it is the two calls.
+pub fn conv2d_forward_and_backward_weight(
+    g: &Conv2dGeom,
+    x: &[f32],
+    w: &[f32],
+    dy: &[f32],
+    y: &mut [f32],
+    dw: &mut [f32],
+) {
+    g.check("conv2d_forward_and_backward_weight", x.len(), w.len(), y.len());
+    g.check("conv2d_forward_and_backward_weight", x.len(), dw.len(), dy.len());
+    if grouped::shares_im2col(g) {
+        return grouped::conv2d_forward_and_weight_grad_grouped(g, x, w, dy, y, dw, GROUP_SCRATCH_FLOATS);
+    }
+    conv2d_forward(g, x, w, y);
+    conv2d_backward_weight(g, x, dy, dw);
+}
+
 /// Plain-loop forward, the reference `conv2d_forward` is checked against.
 pub fn conv2d_forward_reference(g: &Conv2dGeom, x: &[f32], w: &[f32], y: &mut [f32]) {
     g.check("conv2d_forward_reference", x.len(), w.len(), y.len());
@@ -516,6 +538,45 @@ mod tests {
                 conv2d_backward_weight_reference(g, &x, &dy, &mut dw_ref);
                 conv2d_backward_weight_reference(g, &abs(&x), &abs(&dy), &mut dw_abs);
                 assert_close("grouped dw", &dw, &dw_ref, &dw_abs);
+            }
+        }
+    }
+
+    /// The shared-im2col pass gives bit-for-bit what the forward and the weight gradient give
+    /// separately, with the budgets of `grouped_path_matches_reference`; and the public entry
+    /// falls back to the two calls where the weight gradient sums in partials.
+    #[test]
+    fn forward_and_weight_grad_share_im2col_bit_identically() {
+        let geoms = [
+            // The DCGAN's 7 × 7 → 14 × 14 layer as its adjoint convolution, fewer samples.
+            Conv2dGeom { n: 5, c_in: 64, h: 14, w: 14, c_out: 128, kh: 4, kw: 4, stride: 2, pad: 1 },
+            Conv2dGeom { n: 7, c_in: 16, h: 6, w: 5, c_out: 40, kh: 4, kw: 4, stride: 2, pad: 1 },
+            // Small weight (partials) and per-sample path: the two separate calls.
+            Conv2dGeom { n: 7, c_in: 3, h: 7, w: 6, c_out: 4, kh: 3, kw: 3, stride: 2, pad: 1 },
+            Conv2dGeom { n: 3, c_in: 2, h: 20, w: 18, c_out: 3, kh: 5, kw: 5, stride: 1, pad: 2 },
+        ];
+        assert!(grouped::shares_im2col(&geoms[0]) && grouped::shares_im2col(&geoms[1]));
+        assert!(!grouped::shares_im2col(&geoms[2]) && !grouped::shares_im2col(&geoms[3]));
+        for (gi, g) in geoms.iter().enumerate() {
+            let seed = 100 + gi as u64;
+            let (x, w, dy) = (values(seed, g.x_len()), values(seed ^ 1, g.w_len()), values(seed ^ 2, g.y_len()));
+            let (mut y_sep, mut dw_sep) = (vec![0.0; g.y_len()], vec![0.0; g.w_len()]);
+            conv2d_forward(g, &x, &w, &mut y_sep);
+            conv2d_backward_weight(g, &x, &dy, &mut dw_sep);
+            let (mut y, mut dw) = (vec![f32::NAN; g.y_len()], vec![f32::NAN; g.w_len()]);
+            conv2d_forward_and_backward_weight(g, &x, &w, &dy, &mut y, &mut dw);
+            assert_eq!(y, y_sep, "y, geometry {gi}");
+            assert_eq!(dw, dw_sep, "dw, geometry {gi}");
+            if grouped::shares_im2col(g) {
+                let per_sample = g.positions() * (g.col_rows() + g.c_out);
+                for budget in [1, 2 * per_sample + 1] {
+                    let (mut yb, mut dwb) = (vec![f32::NAN; g.y_len()], vec![f32::NAN; g.w_len()]);
+                    let (mut ys, mut dws) = (vec![0.0; g.y_len()], vec![0.0; g.w_len()]);
+                    grouped::conv2d_forward_and_weight_grad_grouped(g, &x, &w, &dy, &mut yb, &mut dwb, budget);
+                    conv2d_forward_grouped(g, &x, &w, &mut ys, budget);
+                    conv2d_backward_weight_grouped(g, &x, &dy, &mut dws, budget);
+                    assert_eq!((yb, dwb), (ys, dws), "geometry {gi}, budget {budget}");
+                }
             }
         }
     }
