@@ -58,6 +58,9 @@ struct Args {
     nu: Option<f32>,
     #[arg(long)]
     weight_decay: Option<f32>,
+    /// Weight decay of the autoencoder pretraining (DCAE)
+    #[arg(long)]
+    pretrain_weight_decay: Option<f32>,
     /// OC-NN: hidden units
     #[arg(long)]
     ocnn_hidden: Option<usize>,
@@ -70,6 +73,9 @@ struct Args {
     /// ICS: on | off (off = without the distance constraints, the paper's NNwICS)
     #[arg(long)]
     ics_constraints: Option<String>,
+    /// ICS: data range L in SSIM's constants (K1·L)², (K2·L)²; 0 = the images' own range
+    #[arg(long)]
+    ssim_range: Option<f32>,
     /// ICS: training iterations
     #[arg(long)]
     iterations: Option<usize>,
@@ -158,6 +164,7 @@ fn config(a: &Args, input: InputKind) -> Result<Config> {
     c.batch_size = a.batch_size.unwrap_or(c.batch_size);
     c.nu = a.nu.unwrap_or(c.nu);
     c.weight_decay = a.weight_decay.unwrap_or(c.weight_decay);
+    c.pretrain_weight_decay = a.pretrain_weight_decay.unwrap_or(c.pretrain_weight_decay);
     c.ocnn_hidden = a.ocnn_hidden.unwrap_or(c.ocnn_hidden);
     if let Some(v) = &a.ocnn_activation {
         c.ocnn_activation = choice("--ocnn-activation", v, &HiddenActivation::NAMES)?;
@@ -167,6 +174,7 @@ fn config(a: &Args, input: InputKind) -> Result<Config> {
         c.ics_constraints = choice("--ics-constraints", v, &[("on", true), ("off", false)])?;
     }
     c.iterations = a.iterations.unwrap_or(c.iterations);
+    c.ssim_range = a.ssim_range.unwrap_or(c.ssim_range);
     c.z_dim = a.z_dim.unwrap_or(c.z_dim);
     c.g_loss_threshold = a.g_loss_threshold.unwrap_or(c.g_loss_threshold);
     c.d_real_threshold = a.d_real_threshold.unwrap_or(c.d_real_threshold);

@@ -53,7 +53,7 @@ impl Autoencoder {
     pub fn train(&self, cfg: &Config, data: &Dataset, run: &mut Run) -> Result<()> {
         let mut opt = Adam::new(
             self.vars.params(),
-            AdamConfig { lr: cfg.pretrain_lr, weight_decay: cfg.weight_decay, ..Default::default() },
+            AdamConfig { lr: cfg.pretrain_lr, weight_decay: cfg.pretrain_weight_decay, ..Default::default() },
         );
         let schedule = MultiStepLr { base: cfg.pretrain_lr, milestones: vec![cfg.pretrain_lr_milestone], gamma: 0.1 };
         let d = data.sample_len() as f32;

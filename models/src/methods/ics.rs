@@ -86,7 +86,7 @@ pub fn split_by_similarity(similarity: &[f32], rho: f32) -> Result<Vec<bool>> {
     Ok(atypical)
 }
 
-/// sim(x, x̂) for every sample of `data`: SSIM with the data range of `data` for images, the
+/// sim(x, x̂) for every sample of `data`: SSIM with data range `data_range` for images, the
 /// negative mean squared error for feature vectors.
 pub fn similarities(ae: &Autoencoder, data: &Dataset, data_range: f32, device: Device) -> Result<Vec<f32>> {
     let shape = data.shape.clone();
@@ -105,7 +105,7 @@ pub fn similarities(ae: &Autoencoder, data: &Dataset, data_range: f32, device: D
         .collect()
 }
 
-/// max − min over every value of `data` (1 after the images' GCN + min-max scaling).
+/// max − min over every value of `data` (1 for pixels in [0, 1]).
 fn data_range(data: &Dataset) -> f32 {
     let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
     for i in 0..data.len() {
@@ -239,9 +239,18 @@ impl Ics {
         Autoencoder::new(self.input, &mut self.rng.fork(1), self.device())
     }
 
+    /// SSIM's data range: `--ssim-range`, or else the images' own.
+    fn ssim_range(&self, data: &Dataset) -> f32 {
+        if self.cfg.ssim_range > 0.0 {
+            self.cfg.ssim_range
+        } else {
+            data_range(data)
+        }
+    }
+
     /// The split by a trained autoencoder's similarities.
     fn split_with(&self, ae: &Autoencoder, train: &Dataset) -> Result<Split> {
-        let similarity = similarities(ae, train, data_range(train), self.device())?;
+        let similarity = similarities(ae, train, self.ssim_range(train), self.device())?;
         let atypical = split_by_similarity(&similarity, self.cfg.rho)?;
         Ok(Split { similarity, atypical })
     }
@@ -477,7 +486,7 @@ impl Detector for Ics {
     /// more anomalous), from the autoencoder this run split with; `neg-mse` on tabular data.
     fn baseline_scores(&self, x: &Dataset) -> Result<Vec<(&'static str, Vec<f32>)>> {
         let Some(ae) = &self.ae else { return Ok(Vec::new()) };
-        let sim = similarities(ae, x, data_range(x).max(1.0), self.device())?;
+        let sim = similarities(ae, x, self.ssim_range(x), self.device())?;
         let name = if x.shape.len() == 3 { "ssim" } else { "neg-mse" };
         Ok(vec![(name, sim.iter().map(|s| -s).collect())])
     }
