@@ -13,7 +13,7 @@ use engine::{no_grad, Device, Rng, Tensor};
 use kernels::gpu::infer::{Precision, TypedBuffer};
 use models::nets::plan::InferencePlan;
 use models::nets::{CifarLeNet, DcganGenerator, MnistLeNet};
-use models::nn::{Mode, Scope, Vars};
+use models::nn::{Mode, Scope, Vars, LEAKY_SLOPE};
 use std::time::Instant;
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -90,13 +90,13 @@ fn main() {
 
     if wanted("mnist_lenet_svdd_train_b200") {
         let vars = Vars::new();
-        let net = MnistLeNet::new(&Scope::new(&vars, dev), &mut rng).unwrap();
+        let net = MnistLeNet::new(&Scope::new(&vars, dev), &mut rng, LEAKY_SLOPE).unwrap();
         let step = svdd_step(&vars, |x| net.forward(x, Mode::Train), &[200, 1, 28, 28], &mut rng, dev);
         bench("mnist_lenet_svdd_train_b200", dev, 200, 15, step);
     }
     if wanted("cifar_lenet_svdd_train_b200") {
         let vars = Vars::new();
-        let net = CifarLeNet::new(&Scope::new(&vars, dev), &mut rng).unwrap();
+        let net = CifarLeNet::new(&Scope::new(&vars, dev), &mut rng, LEAKY_SLOPE).unwrap();
         let step = svdd_step(&vars, |x| net.forward(x, Mode::Train), &[200, 3, 32, 32], &mut rng, dev);
         bench("cifar_lenet_svdd_train_b200", dev, 200, 7, step);
     }
@@ -114,7 +114,7 @@ fn main() {
     }
     if wanted("mnist_lenet_infer_b1000") {
         let vars = Vars::new();
-        let net = MnistLeNet::new(&Scope::new(&vars, dev), &mut rng).unwrap();
+        let net = MnistLeNet::new(&Scope::new(&vars, dev), &mut rng, LEAKY_SLOPE).unwrap();
         let x = Tensor::rand_uniform(&[1000, 1, 28, 28], 0.0, 1.0, &mut rng, dev).unwrap();
         bench("mnist_lenet_infer_b1000", dev, 1000, 15, || {
             no_grad(|| net.forward(&x, Mode::Eval)).unwrap();
@@ -140,9 +140,9 @@ fn fused_inference(wanted: &dyn Fn(&str) -> bool, rng: &mut Rng) {
         let vars = Vars::new();
         let scope = Scope::new(&vars, Device::Cpu);
         let specs = if name == "mnist" {
-            MnistLeNet::new(&scope, rng).unwrap().layer_specs()
+            MnistLeNet::new(&scope, rng, LEAKY_SLOPE).unwrap().layer_specs()
         } else {
-            CifarLeNet::new(&scope, rng).unwrap().layer_specs()
+            CifarLeNet::new(&scope, rng, LEAKY_SLOPE).unwrap().layer_specs()
         };
         let x = Tensor::rand_uniform(&[1000 * shape.iter().product::<usize>()], 0.0, 1.0, rng, Device::Cpu).unwrap();
         for &p in &precisions {

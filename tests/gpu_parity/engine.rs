@@ -142,7 +142,7 @@ fn gpu_parity_engine_batch_norm() {
 /// at each step and the trained parameters.
 fn lenet_run(dev: Device, x: &[f32], c: &[f32], batch: usize) -> (Vec<f32>, Vec<Vec<f32>>) {
     let vars = Vars::new();
-    let net = MnistLeNet::new(&Scope::new(&vars, dev), &mut engine::Rng::new(7)).unwrap();
+    let net = MnistLeNet::new(&Scope::new(&vars, dev), &mut engine::Rng::new(7), models::nn::LEAKY_SLOPE).unwrap();
     let params = vars.params();
     assert!(params.iter().all(|p| p.device() == dev));
     let mut opt = Adam::new(params.clone(), AdamConfig { lr: 1e-3, weight_decay: 1e-6, ..Default::default() });

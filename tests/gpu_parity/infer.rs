@@ -187,7 +187,7 @@ fn gpu_parity_infer_plan() {
         let vars = Vars::new();
         let kind = models::nets::InputKind::from_shape(&shape).unwrap();
         let mut erng = engine::Rng::new(5);
-        let enc = Encoder::new(&Scope::new(&vars, Device::Cpu), &mut erng, kind).unwrap();
+        let enc = Encoder::new(&Scope::new(&vars, Device::Cpu), &mut erng, kind, 0.01).unwrap();
         randomise_batch_norms(&vars, &mut rng);
         let x = rng.vec(n * shape.iter().product::<usize>(), -1.0, 1.0);
         let mut dims = vec![n];

@@ -58,6 +58,9 @@ struct Args {
     nu: Option<f32>,
     #[arg(long)]
     weight_decay: Option<f32>,
+    /// Negative slope of the leaky ReLUs in the encoder and decoder
+    #[arg(long)]
+    leaky_slope: Option<f32>,
     /// Weight decay of the autoencoder pretraining (DCAE)
     #[arg(long)]
     pretrain_weight_decay: Option<f32>,
@@ -165,6 +168,7 @@ fn config(a: &Args, input: InputKind) -> Result<Config> {
     c.nu = a.nu.unwrap_or(c.nu);
     c.weight_decay = a.weight_decay.unwrap_or(c.weight_decay);
     c.pretrain_weight_decay = a.pretrain_weight_decay.unwrap_or(c.pretrain_weight_decay);
+    c.leaky_slope = a.leaky_slope.unwrap_or(c.leaky_slope);
     c.ocnn_hidden = a.ocnn_hidden.unwrap_or(c.ocnn_hidden);
     if let Some(v) = &a.ocnn_activation {
         c.ocnn_activation = choice("--ocnn-activation", v, &HiddenActivation::NAMES)?;

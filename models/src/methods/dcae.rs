@@ -22,11 +22,11 @@ pub struct Autoencoder {
 }
 
 impl Autoencoder {
-    pub fn new(input: InputKind, rng: &mut Rng, device: Device) -> Result<Self> {
+    pub fn new(input: InputKind, rng: &mut Rng, device: Device, slope: f32) -> Result<Self> {
         let vars = Vars::new();
         let s = Scope::new(&vars, device);
-        let encoder = Encoder::new(&s.sub("encoder"), rng, input)?;
-        let decoder = Decoder::new(&s.sub("decoder"), rng, input)?;
+        let encoder = Encoder::new(&s.sub("encoder"), rng, input, slope)?;
+        let decoder = Decoder::new(&s.sub("decoder"), rng, input, slope)?;
         Ok(Autoencoder { vars, encoder, decoder })
     }
 
@@ -79,7 +79,7 @@ pub struct Dcae {
 
 impl Dcae {
     pub fn new(cfg: Config, input: InputKind, seed: u64, device: Device) -> Result<Self> {
-        let ae = Autoencoder::new(input, &mut Rng::new(seed), device)?;
+        let ae = Autoencoder::new(input, &mut Rng::new(seed), device, cfg.leaky_slope)?;
         Ok(Dcae { cfg, ae })
     }
 }

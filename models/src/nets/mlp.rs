@@ -2,7 +2,7 @@
 //! the mirrored decoder back to d (linear output: standardised features are unbounded).
 
 use super::plan::LayerSpec;
-use crate::nn::{BatchNorm, Linear, Mode, Scope, LEAKY_SLOPE};
+use crate::nn::{BatchNorm, Linear, Mode, Scope};
 use engine::{Result, Rng, Tensor};
 use kernels::cpu::activation::Unary;
 
@@ -12,10 +12,11 @@ const BN_EPS: f32 = 1e-4;
 pub struct Mlp {
     layers: Vec<Linear>,
     norms: Vec<BatchNorm>,
+    slope: f32,
 }
 
 impl Mlp {
-    pub fn new(s: &Scope, rng: &mut Rng, d: usize) -> Result<Self> {
+    pub fn new(s: &Scope, rng: &mut Rng, d: usize, slope: f32) -> Result<Self> {
         let widths = [d, HIDDEN[0], HIDDEN[1]];
         let mut layers = Vec::new();
         let mut norms = Vec::new();
@@ -25,7 +26,7 @@ impl Mlp {
                 norms.push(BatchNorm::new(&s.sub("bn1"), widths[1], BN_EPS, false)?);
             }
         }
-        Ok(Mlp { layers, norms })
+        Ok(Mlp { layers, norms, slope })
     }
 
     pub fn rep_dim(&self) -> usize {
@@ -33,14 +34,14 @@ impl Mlp {
     }
 
     pub fn forward(&self, x: &Tensor, mode: Mode) -> Result<Tensor> {
-        let h = self.norms[0].forward_act(&self.layers[0].forward(x)?, mode, Unary::LeakyRelu(LEAKY_SLOPE))?;
+        let h = self.norms[0].forward_act(&self.layers[0].forward(x)?, mode, Unary::LeakyRelu(self.slope))?;
         self.layers[1].forward(&h)
     }
 
     /// [`Self::forward`] in eval mode, as an inference plan's layers.
     pub fn layer_specs(&self) -> Vec<LayerSpec> {
         vec![
-            LayerSpec::dense(&self.layers[0], Some(&self.norms[0]), Some(LEAKY_SLOPE)),
+            LayerSpec::dense(&self.layers[0], Some(&self.norms[0]), Some(self.slope)),
             LayerSpec::dense(&self.layers[1], None, None),
         ]
     }
@@ -50,23 +51,22 @@ pub struct MlpDecoder {
     fc1: Linear,
     bn1: BatchNorm,
     fc2: Linear,
+    slope: f32,
 }
 
 impl MlpDecoder {
-    pub fn new(s: &Scope, rng: &mut Rng, d: usize) -> Result<Self> {
+    pub fn new(s: &Scope, rng: &mut Rng, d: usize, slope: f32) -> Result<Self> {
         Ok(MlpDecoder {
             fc1: Linear::new(&s.sub("fc1"), rng, HIDDEN[1], HIDDEN[0])?,
             bn1: BatchNorm::new(&s.sub("bn1"), HIDDEN[0], BN_EPS, false)?,
             fc2: Linear::new(&s.sub("fc2"), rng, HIDDEN[0], d)?,
+            slope,
         })
     }
 
     pub fn forward(&self, z: &Tensor, mode: Mode) -> Result<Tensor> {
-        let h = self.bn1.forward_act(
-            &self.fc1.forward(&z.leaky_relu(LEAKY_SLOPE)?)?,
-            mode,
-            Unary::LeakyRelu(LEAKY_SLOPE),
-        )?;
+        let h =
+            self.bn1.forward_act(&self.fc1.forward(&z.leaky_relu(self.slope)?)?, mode, Unary::LeakyRelu(self.slope))?;
         self.fc2.forward(&h)
     }
 }

@@ -51,13 +51,12 @@ pub enum Encoder {
 }
 
 impl Encoder {
-    /// `ae_bn`: the autoencoders' encoder has a final batch norm on the code (CIFAR only, as in
-    /// the reference implementation); the Deep SVDD network itself does not.
-    pub fn new(s: &Scope, rng: &mut Rng, kind: InputKind) -> Result<Self> {
+    /// `slope`: the leaky ReLUs' negative slope ([`crate::config::Config::leaky_slope`]).
+    pub fn new(s: &Scope, rng: &mut Rng, kind: InputKind, slope: f32) -> Result<Self> {
         Ok(match kind {
-            InputKind::Mnist => Encoder::Mnist(MnistLeNet::new(s, rng)?),
-            InputKind::Cifar => Encoder::Cifar(CifarLeNet::new(s, rng)?),
-            InputKind::Tabular(d) => Encoder::Mlp(Mlp::new(s, rng, d)?),
+            InputKind::Mnist => Encoder::Mnist(MnistLeNet::new(s, rng, slope)?),
+            InputKind::Cifar => Encoder::Cifar(CifarLeNet::new(s, rng, slope)?),
+            InputKind::Tabular(d) => Encoder::Mlp(Mlp::new(s, rng, d, slope)?),
         })
     }
 
@@ -129,11 +128,11 @@ pub enum Decoder {
 }
 
 impl Decoder {
-    pub fn new(s: &Scope, rng: &mut Rng, kind: InputKind) -> Result<Self> {
+    pub fn new(s: &Scope, rng: &mut Rng, kind: InputKind, slope: f32) -> Result<Self> {
         Ok(match kind {
-            InputKind::Mnist => Decoder::Mnist(MnistLeNetDecoder::new(s, rng)?),
-            InputKind::Cifar => Decoder::Cifar(CifarLeNetDecoder::new(s, rng)?),
-            InputKind::Tabular(d) => Decoder::Mlp(MlpDecoder::new(s, rng, d)?),
+            InputKind::Mnist => Decoder::Mnist(MnistLeNetDecoder::new(s, rng, slope)?),
+            InputKind::Cifar => Decoder::Cifar(CifarLeNetDecoder::new(s, rng, slope)?),
+            InputKind::Tabular(d) => Decoder::Mlp(MlpDecoder::new(s, rng, d, slope)?),
         })
     }
 

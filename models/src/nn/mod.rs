@@ -11,7 +11,8 @@ pub use conv::{Conv2d, ConvTranspose2d};
 pub use linear::{Dense, Linear};
 pub use vars::{Kind, Scope, Vars};
 
-/// Leaky ReLU slope used by every network of the papers (Deep SVDD: 0.1).
+/// The papers' stated leaky ReLU slope: ICS's classifier, the LeNet / MLP networks unless the
+/// configuration sets theirs (`Config::leaky_slope`), and the throughput workloads.
 pub const LEAKY_SLOPE: f32 = 0.1;
 
 /// Whether a forward pass trains (batch statistics in batch norm) or evaluates.
