@@ -71,8 +71,9 @@ pub struct Config {
     pub pretrain_lr: f32,
     pub pretrain_lr_milestone: usize,
     pub batch_size: usize,
-    /// λ: L2 weight decay in Adam (main phase), and the autoencoder's own.
+    /// λ: L2 weight decay in Adam, main phase.
     pub weight_decay: f32,
+    /// L2 weight decay in Adam, autoencoder (pretraining / DCAE) phase.
     pub pretrain_weight_decay: f32,
     /// ν: the expected outlier share (soft-boundary Deep SVDD, OC-NN).
     pub nu: f32,
@@ -128,6 +129,7 @@ impl Config {
         let tabular = matches!(input, InputKind::Tabular(_));
         // Paper: Deep SVDD 150 + 100 epochs (lr 1e-4 then 1e-5), DCAE 250 + 100, batch 200.
         let (epochs, milestone, pre, pre_milestone) = match preset {
+            // (`Reference` returned above, built on this arm.)
             Preset::Paper | Preset::Reference => (250, 150, 350, 250),
             Preset::Quick if tabular => (30, 20, 20, 15),
             Preset::Quick => (10, 7, 10, 7),
