@@ -3,6 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::nets::InputKind;
+use crate::nn::WeightInit;
 use serde_json::{json, Value};
 
 /// Every method a user can name (`--method`), implemented or not.
@@ -80,6 +81,9 @@ pub struct Config {
     /// Negative slope of the leaky ReLUs in the LeNet / MLP encoders and decoders (Deep SVDD,
     /// OC-NN, DCAE, ICS's autoencoder).
     pub leaky_slope: f32,
+    /// How those networks draw their initial weights (the autoencoder's, for the methods that
+    /// pretrain one).
+    pub weight_init: WeightInit,
     /// Center coordinates closer to 0 than this are pushed to ±eps (Deep SVDD).
     pub center_eps: f32,
     /// Soft-boundary: R is re-solved every this many epochs.
@@ -148,6 +152,7 @@ impl Config {
             nu: 0.1,
             center_eps: 0.1,
             leaky_slope: 0.1,
+            weight_init: WeightInit::Pytorch,
             radius_every: 5,
             ocnn_hidden: 32,
             ocnn_activation: HiddenActivation::Gauss,
@@ -224,6 +229,7 @@ impl Config {
             "nu": f(self.nu),
             "center_eps": f(self.center_eps),
             "leaky_slope": f(self.leaky_slope),
+            "weight_init": self.weight_init.name(),
             "radius_every": self.radius_every,
             "ocnn_hidden": self.ocnn_hidden,
             "ocnn_activation": self.ocnn_activation.name(),
@@ -266,6 +272,15 @@ impl Config {
             center_eps: f("center_eps")?,
             // Models saved before the slope was configurable used 0.1.
             leaky_slope: f("leaky_slope").unwrap_or(0.1),
+            // Models saved before the choice existed used PyTorch's rule.
+            weight_init: match v.get("weight_init").and_then(Value::as_str) {
+                None => WeightInit::Pytorch,
+                Some(name) => WeightInit::NAMES
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, w)| *w)
+                    .ok_or_else(|| bad("weight_init"))?,
+            },
             radius_every: u("radius_every")?,
             ocnn_hidden: u("ocnn_hidden")?,
             ocnn_activation: v
@@ -345,13 +360,15 @@ mod tests {
     fn the_json_form_round_trips_every_field() {
         let mut c = Config::preset("ics", Preset::Paper, InputKind::Mnist).unwrap();
         c.pretrain_weight_decay = 5e-4;
+        c.weight_init = WeightInit::Glorot;
         let back = Config::from_json(&c.to_json()).unwrap();
         assert_eq!(back.to_json(), c.to_json());
-        assert_eq!((back.ssim_range, back.pretrain_weight_decay), (255.0, 5e-4));
+        assert_eq!((back.ssim_range, back.pretrain_weight_decay, back.weight_init), (255.0, 5e-4, WeightInit::Glorot));
     }
 
-    /// Models saved before `pretrain_weight_decay` and `ssim_range` existed still load, with
-    /// what those runs used: the main weight decay, the images' own range.
+    /// Models saved before `pretrain_weight_decay`, `ssim_range`, `leaky_slope` and
+    /// `weight_init` existed still load, with what those runs used: the main weight decay, the
+    /// images' own range, slope 0.1, PyTorch's initialisation.
     #[test]
     fn older_saved_configurations_load_with_the_old_behaviour() {
         let mut v = Config::preset("ics", Preset::Quick, InputKind::Mnist).unwrap().to_json();
@@ -359,9 +376,14 @@ mod tests {
         obj.remove("pretrain_weight_decay");
         obj.remove("ssim_range");
         obj.remove("leaky_slope");
+        obj.remove("weight_init");
         obj.insert("weight_decay".into(), json!(2e-6));
         let c = Config::from_json(&v).unwrap();
         assert_eq!((c.pretrain_weight_decay, c.ssim_range, c.leaky_slope), (2e-6, 0.0, 0.1));
+        assert_eq!(c.weight_init, WeightInit::Pytorch);
+        // A name this build does not know is an error, not a silent default.
+        v.as_object_mut().unwrap().insert("weight_init".into(), json!("he"));
+        assert!(Config::from_json(&v).is_err());
     }
 
     /// The paper's stated slope by default; `--leaky-slope` changes it for every network built

@@ -7,6 +7,7 @@ use engine::Device;
 use models::config::{Config, EnsembleMode, HiddenActivation, KeepPolicy, Preset, METHODS};
 use models::experiment::{finished_run, label_flag, run_one, write_summary, RunSpec};
 use models::nets::InputKind;
+use models::nn::WeightInit;
 use models::{Error, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -62,6 +63,10 @@ struct Args {
     /// Negative slope of the leaky ReLUs in the encoder and decoder
     #[arg(long)]
     leaky_slope: Option<f32>,
+    /// Initial weights of the encoder and decoder: pytorch (Kaiming uniform, a = √5) | glorot
+    /// (Glorot uniform, the Deep SVDD paper's and its Theano code's)
+    #[arg(long)]
+    weight_init: Option<String>,
     /// Weight decay of the autoencoder pretraining (DCAE)
     #[arg(long)]
     pretrain_weight_decay: Option<f32>,
@@ -174,6 +179,9 @@ fn config(a: &Args, input: InputKind) -> Result<Config> {
     c.weight_decay = a.weight_decay.unwrap_or(c.weight_decay);
     c.pretrain_weight_decay = a.pretrain_weight_decay.unwrap_or(c.pretrain_weight_decay);
     c.leaky_slope = a.leaky_slope.unwrap_or(c.leaky_slope);
+    if let Some(v) = &a.weight_init {
+        c.weight_init = choice("--weight-init", v, &WeightInit::NAMES)?;
+    }
     c.ocnn_hidden = a.ocnn_hidden.unwrap_or(c.ocnn_hidden);
     if let Some(v) = &a.ocnn_activation {
         c.ocnn_activation = choice("--ocnn-activation", v, &HiddenActivation::NAMES)?;

@@ -37,7 +37,7 @@ impl DeepSvdd {
         let mut rng = Rng::new(seed);
         let vars = Vars::new();
         let s = Scope::new(&vars, device);
-        let encoder = Encoder::new(&s.sub("encoder"), &mut rng, input, cfg.leaky_slope)?;
+        let encoder = Encoder::new(&s.sub("encoder").with_init(cfg.weight_init), &mut rng, input, cfg.leaky_slope)?;
         let c = s.buffer("c", Tensor::zeros(&[1, encoder.rep_dim()], device));
         let radius = s.buffer("R", Tensor::zeros(&[1], device));
         Ok(DeepSvdd { cfg, input, soft, rng, vars, encoder, c, radius, pretrained: None })
@@ -103,7 +103,7 @@ impl Detector for DeepSvdd {
         let ae_rng = &mut self.rng.fork(1);
         if !run.phase_done("pretrain") {
             if self.cfg.pretrain_epochs > 0 {
-                let ae = Autoencoder::new(self.input, ae_rng, self.device(), self.cfg.leaky_slope)?;
+                let ae = Autoencoder::new(self.input, ae_rng, self.device(), &self.cfg)?;
                 ae.train(&self.cfg, train, run)?;
                 let copied = self.vars.copy_matching(&ae.vars, "encoder.")?;
                 if copied == 0 {

@@ -236,7 +236,7 @@ impl Ics {
 
     /// The (untrained) autoencoder of step 1, from the method's own seed.
     fn autoencoder(&mut self) -> Result<Autoencoder> {
-        Autoencoder::new(self.input, &mut self.rng.fork(1), self.device(), self.cfg.leaky_slope)
+        Autoencoder::new(self.input, &mut self.rng.fork(1), self.device(), &self.cfg)
     }
 
     /// SSIM's data range: `--ssim-range`, or else the images' own.

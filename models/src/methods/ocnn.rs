@@ -50,7 +50,7 @@ impl OcNn {
         let mut rng = Rng::new(seed);
         let vars = Vars::new();
         let s = Scope::new(&vars, device);
-        let encoder = Encoder::new(&s.sub("encoder"), &mut rng, input, cfg.leaky_slope)?;
+        let encoder = Encoder::new(&s.sub("encoder").with_init(cfg.weight_init), &mut rng, input, cfg.leaky_slope)?;
         let v = Linear::new(&s.sub("ocnn.V"), &mut rng, encoder.rep_dim(), cfg.ocnn_hidden)?;
         let w = Linear::new(&s.sub("ocnn.w"), &mut rng, cfg.ocnn_hidden, 1)?;
         if cfg.ocnn_activation == HiddenActivation::Gauss {
@@ -138,7 +138,7 @@ impl Detector for OcNn {
         // (A run resumed in the OC-NN phase skips this: its checkpoint restores weights, c, V.)
         if !run.phase_done("pretrain") {
             if self.cfg.pretrain_epochs > 0 {
-                let ae = Autoencoder::new(self.input, ae_rng, self.device(), self.cfg.leaky_slope)?;
+                let ae = Autoencoder::new(self.input, ae_rng, self.device(), &self.cfg)?;
                 ae.train(&self.cfg, train, run)?;
                 self.vars.copy_matching(&ae.vars, "encoder.")?;
                 self.pretrained = Some(ae);

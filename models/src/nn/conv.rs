@@ -11,7 +11,7 @@ pub struct Conv2d {
 }
 
 impl Conv2d {
-    /// Weight `out × in × k × k`, PyTorch's default initialisation.
+    /// Weight `out × in × k × k`, drawn by the scope's [`WeightInit`](super::WeightInit).
     pub fn new(
         s: &Scope,
         rng: &mut Rng,
@@ -21,7 +21,7 @@ impl Conv2d {
         stride: usize,
         pad: usize,
     ) -> Result<Self> {
-        let w = init::kaiming_uniform(&[outputs, inputs, k, k], 5f32.sqrt(), rng, s.device)?;
+        let w = s.init.conv(&[outputs, inputs, k, k], rng, s.device)?;
         Ok(Conv2d { weight: s.param("weight", w), stride, pad })
     }
 
@@ -39,7 +39,7 @@ pub struct ConvTranspose2d {
 }
 
 impl ConvTranspose2d {
-    /// Weight `in × out × k × k` (PyTorch's layout), PyTorch's default initialisation.
+    /// Weight `in × out × k × k` (PyTorch's layout), drawn by the scope's [`WeightInit`](super::WeightInit).
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         s: &Scope,
@@ -51,7 +51,7 @@ impl ConvTranspose2d {
         pad: usize,
         output_padding: usize,
     ) -> Result<Self> {
-        let w = init::kaiming_uniform(&[inputs, outputs, k, k], 5f32.sqrt(), rng, s.device)?;
+        let w = s.init.conv(&[inputs, outputs, k, k], rng, s.device)?;
         Ok(ConvTranspose2d { weight: s.param("weight", w), stride, pad, output_padding })
     }
 

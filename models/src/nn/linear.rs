@@ -9,9 +9,9 @@ pub struct Linear {
 }
 
 impl Linear {
-    /// Weight `out × in`, PyTorch's default initialisation (Kaiming uniform, a = √5).
+    /// Weight `out × in`, drawn by the scope's [`WeightInit`](super::WeightInit).
     pub fn new(s: &Scope, rng: &mut Rng, inputs: usize, outputs: usize) -> Result<Self> {
-        let w = init::kaiming_uniform(&[outputs, inputs], 5f32.sqrt(), rng, s.device)?;
+        let w = s.init.dense(&[outputs, inputs], rng, s.device)?;
         Ok(Linear { weight: s.param("weight", w) })
     }
 

@@ -1,6 +1,7 @@
 //! The registry of a model's named tensors: trainable parameters and non-trainable buffers
 //! (batch norm's running statistics).
 
+use super::WeightInit;
 use engine::safetensors::Loaded;
 use engine::{Device, Result, Tensor};
 use std::sync::{Arc, Mutex};
@@ -83,11 +84,18 @@ pub struct Scope {
     pub vars: Vars,
     pub prefix: String,
     pub device: Device,
+    /// How the layers built under this scope draw their weights.
+    pub init: WeightInit,
 }
 
 impl Scope {
     pub fn new(vars: &Vars, device: Device) -> Self {
-        Scope { vars: vars.clone(), prefix: String::new(), device }
+        Scope { vars: vars.clone(), prefix: String::new(), device, init: WeightInit::Pytorch }
+    }
+
+    /// This scope, with its layers (and those of its sub-scopes) drawn by `init`.
+    pub fn with_init(self, init: WeightInit) -> Scope {
+        Scope { init, ..self }
     }
 
     /// A nested scope: `encoder` → `encoder.conv1`.
