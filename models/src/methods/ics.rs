@@ -11,6 +11,7 @@
 //!    closeness (Eq. 2) on typical pairs, L_cls = −mean log(1 − dist);
 //!    intra-class BCE (Eq. 3) on a batch of all samples, typical = 0, atypical = 1;
 //!    dispersion (Eq. 4) on atypical pairs, L_disp = −mean log dist.
+//!    Closeness and dispersion share one Adam (the distance model's), the BCE has its own.
 //!    Every loss carries the L2 penalty λ·Σ‖W‖² of the convolution kernels (§3.1, λ = 1e-6).
 //!    `--ics-constraints off` steps only the BCE (the paper's NNwICS).
 //! 3. Score = the classification head's logit (monotone in its output probability, so the same
@@ -20,7 +21,7 @@
 //! method's; the classifier loop at every point of its loss curve, i.e. every
 //! max(⌊iterations/25⌋, 1) iterations and after the last. A run resumed in the loop gets the
 //! trained autoencoder back from the checkpoint and recomputes the (deterministic) split from it,
-//! then restores the classifier, its three optimisers, the three sample streams and the RNG.
+//! then restores the classifier, its two optimisers, the three sample streams and the RNG.
 //!
 //! Why |z_i − z_j|: the paper's "subtraction layer + dense layer" read literally,
 //! σ(w·(z_i − z_j) + b), is antisymmetric in the pair (dist(z_j, z_i) = σ(b − w·Δ)), and over
@@ -150,10 +151,11 @@ impl Stream {
 const PHASE: &str = "ics";
 
 /// What the classifier loop carries from one iteration to the next besides the weights and the
-/// RNG: its three optimisers (closeness, intra-class BCE, dispersion) and the three sample
+/// RNG: its two optimisers (the distance subnetwork's, which closeness and dispersion step, and
+/// the classifier's) and the three sample
 /// streams' state, the latter in buffers so that a checkpoint holds it.
 struct LoopState {
-    opts: [Adam; 3],
+    opts: [Adam; 2],
     vars: Vars,
     /// The typical, atypical and all-sample streams' orders, one after the other (2n values: the
     /// first two partition the n training samples). Indices are exact in f32 below 2²⁴.
@@ -258,15 +260,19 @@ impl Ics {
     /// The classifier loop's optimisers and (empty) stream buffers for `n` training samples.
     fn loop_state(&self, n: usize) -> LoopState {
         let adam = |params: Vec<Tensor>| Adam::new(params, AdamConfig { lr: self.cfg.lr, ..Default::default() });
-        // One optimiser per loss, each over the subnetworks that loss reaches (as three Keras
-        // models sharing layers would have): closeness and dispersion train the feature
-        // extractor and the distance subnetwork, the BCE the feature extractor and the head.
+        // One optimiser per model, over the subnetworks its losses reach, as two Keras models
+        // sharing the feature extractor would have: the distance model (extractor + distance
+        // subnetwork), whose BCE is closeness with label 0 on typical pairs and dispersion with
+        // label 1 on atypical pairs, and the classifier (extractor + head). One Adam for both
+        // distance losses matters: with one each, each normalises its own gradient, so a nearly
+        // satisfied loss still takes full-size steps, and Fashion-MNIST coat (quick preset, seeds
+        // 0–2) scored 84.2, 88.9, 84.8 against 88.6, 89.5, 88.8 with the shared one.
         let (net_p, head_p, dist_p) =
             (self.vars.params_under("net.fc"), self.vars.params_under("net.head"), self.vars.params_under("dist."));
         let conv_p = self.vars.params_under("net.conv");
         let extractor: Vec<Tensor> = conv_p.into_iter().chain(net_p).collect();
         let with = |a: &[Tensor], b: &[Tensor]| a.iter().chain(b).cloned().collect::<Vec<_>>();
-        let opts = [adam(with(&extractor, &dist_p)), adam(with(&extractor, &head_p)), adam(with(&extractor, &dist_p))];
+        let opts = [adam(with(&extractor, &dist_p)), adam(with(&extractor, &head_p))];
         let vars = Vars::new();
         let s = Scope::new(&vars, Device::Cpu);
         let orders = s.buffer("stream_orders", Tensor::zeros(&[2 * n], Device::Cpu));
@@ -337,7 +343,7 @@ impl Ics {
         // Per phase, over the current logging interval: loss sum, steps, samples, seconds.
         let (mut sums, mut counts, mut samples, mut secs) = ([0.0f64; 3], [0usize; 3], [0usize; 3], [0.0f64; 3]);
         for it in start..iters {
-            let [opt_cls, opt_ic, opt_disp] = &mut st.opts;
+            let [opt_dist, opt_ic] = &mut st.opts;
             for (k, phase) in phases.iter().enumerate() {
                 if k != 1 && !constraints {
                     continue;
@@ -352,7 +358,7 @@ impl Ics {
                         let a = self.dist_logits(&self.net.features(&batch(train, &idx, dev)?)?, &pairs)?;
                         // Eq. 4: −log σ(a) = softplus(−a).
                         let a = if k == 0 { a } else { a.neg()? };
-                        (a.softplus()?.mean_all()?, if k == 0 { &mut *opt_cls } else { &mut *opt_disp }, idx.len())
+                        (a.softplus()?.mean_all()?, &mut *opt_dist, idx.len())
                     }
                     // Eq. 3, from the logits so it is finite for any input.
                     _ => {
@@ -388,8 +394,8 @@ impl Ics {
                 // there is of the iterations so far.
                 if run.checkpoint.is_some() {
                     st.store([s_typ, s_atyp, s_all])?;
-                    let [a, b, c] = &st.opts;
-                    run.save_checkpoint(PHASE, it + 1, &[&self.vars, &ae.vars, &st.vars], &[a, b, c], &run.rng)?;
+                    let [a, b] = &st.opts;
+                    run.save_checkpoint(PHASE, it + 1, &[&self.vars, &ae.vars, &st.vars], &[a, b], &run.rng)?;
                 }
             }
         }
@@ -434,9 +440,8 @@ impl Detector for Ics {
             // Resumed in the classifier loop: the checkpoint holds the trained autoencoder (the
             // split below is recomputed from it, identically) and the loop's state.
             let ck = run.resume.take().expect("checked");
-            let [a, b, c] = &mut st.opts;
-            let (history, samples, secs) =
-                ck.restore(&[&self.vars, &ae.vars, &st.vars], &mut [a, b, c], &mut run.rng)?;
+            let [a, b] = &mut st.opts;
+            let (history, samples, secs) = ck.restore(&[&self.vars, &ae.vars, &st.vars], &mut [a, b], &mut run.rng)?;
             (run.history, run.samples_trained, run.train_seconds) = (history, samples, secs);
             resumed_at = Some(ck.epochs_done);
             if !run.quiet {
