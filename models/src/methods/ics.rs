@@ -151,9 +151,9 @@ impl Stream {
 const PHASE: &str = "ics";
 
 /// What the classifier loop carries from one iteration to the next besides the weights and the
-/// RNG: its two optimisers (the distance subnetwork's, which closeness and dispersion step, and
-/// the classifier's) and the three sample
-/// streams' state, the latter in buffers so that a checkpoint holds it.
+/// RNG: its two optimisers (the distance model's, which closeness and dispersion step, and the
+/// classifier's) and the three sample streams' state, the latter in buffers so that a checkpoint
+/// holds it.
 struct LoopState {
     opts: [Adam; 2],
     vars: Vars,

@@ -39,8 +39,9 @@ impl WeightInit {
         Self::NAMES.iter().find(|(_, w)| *w == self).map(|(n, _)| *n).unwrap_or("pytorch")
     }
 
-    /// A convolution kernel (`out × in × k × k`, or `in × out × k × k` transposed: both
-    /// rules are symmetric in the two fans or, for PyTorch, use its own choice of `dims[1]`).
+    /// A convolution kernel, `out × in × k × k` or (transposed) `in × out × k × k`: Glorot's
+    /// bound is symmetric in the two fans, and PyTorch's takes fan_in from `dims[1]` for both,
+    /// as PyTorch does.
     pub(crate) fn conv(self, dims: &[usize], rng: &mut Rng, device: Device) -> Result<Tensor> {
         match self {
             WeightInit::Pytorch => init::kaiming_uniform(dims, 5f32.sqrt(), rng, device),
