@@ -84,6 +84,9 @@ pub struct Config {
     /// How those networks draw their initial weights (the autoencoder's, for the methods that
     /// pretrain one).
     pub weight_init: WeightInit,
+    /// Start the autoencoder's first convolution from a sparse dictionary of the training
+    /// images' patches (the Deep SVDD authors' Theano code; `nn::dictionary`).
+    pub dictionary_init: bool,
     /// Center coordinates closer to 0 than this are pushed to ±eps (Deep SVDD).
     pub center_eps: f32,
     /// Soft-boundary: R is re-solved every this many epochs.
@@ -153,6 +156,7 @@ impl Config {
             center_eps: 0.1,
             leaky_slope: 0.1,
             weight_init: WeightInit::Pytorch,
+            dictionary_init: false,
             radius_every: 5,
             ocnn_hidden: 32,
             ocnn_activation: HiddenActivation::Gauss,
@@ -230,6 +234,7 @@ impl Config {
             "center_eps": f(self.center_eps),
             "leaky_slope": f(self.leaky_slope),
             "weight_init": self.weight_init.name(),
+            "dictionary_init": self.dictionary_init,
             "radius_every": self.radius_every,
             "ocnn_hidden": self.ocnn_hidden,
             "ocnn_activation": self.ocnn_activation.name(),
@@ -281,6 +286,12 @@ impl Config {
                     .map(|(_, w)| *w)
                     .ok_or_else(|| bad("weight_init"))?,
             },
+            // … and random first filters.
+            dictionary_init: v
+                .get("dictionary_init")
+                .map(|b| b.as_bool().ok_or_else(|| bad("dictionary_init")))
+                .transpose()?
+                .unwrap_or(false),
             radius_every: u("radius_every")?,
             ocnn_hidden: u("ocnn_hidden")?,
             ocnn_activation: v
@@ -360,15 +371,16 @@ mod tests {
     fn the_json_form_round_trips_every_field() {
         let mut c = Config::preset("ics", Preset::Paper, InputKind::Mnist).unwrap();
         c.pretrain_weight_decay = 5e-4;
-        c.weight_init = WeightInit::Glorot;
+        (c.weight_init, c.dictionary_init) = (WeightInit::Glorot, true);
         let back = Config::from_json(&c.to_json()).unwrap();
         assert_eq!(back.to_json(), c.to_json());
         assert_eq!((back.ssim_range, back.pretrain_weight_decay, back.weight_init), (255.0, 5e-4, WeightInit::Glorot));
+        assert!(back.dictionary_init);
     }
 
     /// Models saved before `pretrain_weight_decay`, `ssim_range`, `leaky_slope` and
-    /// `weight_init` existed still load, with what those runs used: the main weight decay, the
-    /// images' own range, slope 0.1, PyTorch's initialisation.
+    /// `weight_init` / `dictionary_init` existed still load, with what those runs used: the main
+    /// weight decay, the images' own range, slope 0.1, PyTorch's initialisation, random filters.
     #[test]
     fn older_saved_configurations_load_with_the_old_behaviour() {
         let mut v = Config::preset("ics", Preset::Quick, InputKind::Mnist).unwrap().to_json();
@@ -377,10 +389,11 @@ mod tests {
         obj.remove("ssim_range");
         obj.remove("leaky_slope");
         obj.remove("weight_init");
+        obj.remove("dictionary_init");
         obj.insert("weight_decay".into(), json!(2e-6));
         let c = Config::from_json(&v).unwrap();
         assert_eq!((c.pretrain_weight_decay, c.ssim_range, c.leaky_slope), (2e-6, 0.0, 0.1));
-        assert_eq!(c.weight_init, WeightInit::Pytorch);
+        assert_eq!((c.weight_init, c.dictionary_init), (WeightInit::Pytorch, false));
         // A name this build does not know is an error, not a silent default.
         v.as_object_mut().unwrap().insert("weight_init".into(), json!("he"));
         assert!(Config::from_json(&v).is_err());

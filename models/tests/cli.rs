@@ -167,6 +167,7 @@ fn bad_input_is_an_error_with_status_2_not_a_panic() {
         &["--method", "dsvdd", "--device", "tpu"],
         &["--method", "dsvdd", "--epochs", "-3"],
         &["--method", "dsvdd", "--weight-init", "he"],
+        &["--method", "dsvdd", "--dictionary-init", "maybe"],
     ];
     for args in cases {
         let o = train(args);

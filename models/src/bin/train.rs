@@ -67,6 +67,10 @@ struct Args {
     /// (Glorot uniform, the Deep SVDD paper's and its Theano code's)
     #[arg(long)]
     weight_init: Option<String>,
+    /// on | off: start the autoencoder's first convolution from a sparse dictionary of 5×5
+    /// patches of 500 training images (the Deep SVDD authors' Theano code)
+    #[arg(long)]
+    dictionary_init: Option<String>,
     /// Weight decay of the autoencoder pretraining (DCAE)
     #[arg(long)]
     pretrain_weight_decay: Option<f32>,
@@ -187,6 +191,9 @@ fn config(a: &Args, input: InputKind) -> Result<Config> {
         c.ocnn_activation = choice("--ocnn-activation", v, &HiddenActivation::NAMES)?;
     }
     c.rho = a.rho.unwrap_or(c.rho);
+    if let Some(v) = &a.dictionary_init {
+        c.dictionary_init = choice("--dictionary-init", v, &[("on", true), ("off", false)])?;
+    }
     if let Some(v) = &a.ics_constraints {
         c.ics_constraints = choice("--ics-constraints", v, &[("on", true), ("off", false)])?;
     }

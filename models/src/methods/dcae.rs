@@ -4,9 +4,9 @@
 use super::Detector;
 use crate::batch::map_in_chunks;
 use crate::config::Config;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::nets::{Decoder, Encoder, InputKind};
-use crate::nn::{Mode, Scope, Vars};
+use crate::nn::{dictionary, Mode, Scope, Vars};
 use crate::run::Run;
 use datasets::Dataset;
 use engine::optim::{Adam, AdamConfig, MultiStepLr};
@@ -19,6 +19,9 @@ pub struct Autoencoder {
     pub vars: Vars,
     pub encoder: Encoder,
     pub decoder: Decoder,
+    /// With `Config::dictionary_init`: the seed of the dictionary that [`Autoencoder::train`]
+    /// sets the first convolution from (it needs the training data, which `new` has not seen).
+    dictionary_seed: Option<u64>,
 }
 
 impl Autoencoder {
@@ -28,7 +31,19 @@ impl Autoencoder {
         let s = Scope::new(&vars, device).with_init(cfg.weight_init);
         let encoder = Encoder::new(&s.sub("encoder"), rng, input, cfg.leaky_slope)?;
         let decoder = Decoder::new(&s.sub("decoder"), rng, input, cfg.leaky_slope)?;
-        Ok(Autoencoder { vars, encoder, decoder })
+        let ae = Autoencoder { vars, encoder, decoder, dictionary_seed: None };
+        if !cfg.dictionary_init {
+            return Ok(ae);
+        }
+        if ae.first_filters().is_none() {
+            return Err(Error::config("--dictionary-init on needs image data: the tabular encoder has no convolution"));
+        }
+        Ok(Autoencoder { dictionary_seed: Some(rng.next_u64()), ..ae })
+    }
+
+    /// The encoder's first convolution kernel, if it has one.
+    fn first_filters(&self) -> Option<Tensor> {
+        self.vars.entries().into_iter().find(|(n, t, _)| n.starts_with("encoder.") && t.dims().len() == 4).map(|e| e.1)
     }
 
     pub fn reconstruct(&self, x: &Tensor, mode: Mode) -> engine::Result<Tensor> {
@@ -51,7 +66,12 @@ impl Autoencoder {
 
     /// Trains with the batch mean of ‖x − x̂‖² (the reference implementation's loss: summed
     /// over values, averaged over samples), Adam, and a 10× learning-rate drop at the milestone.
+    /// With a dictionary seed, the first convolution starts from a dictionary of the data's
+    /// patches (a resumed run's checkpoint then overwrites it, as it does every weight).
     pub fn train(&self, cfg: &Config, data: &Dataset, run: &mut Run) -> Result<()> {
+        if let (Some(seed), Some(filters)) = (self.dictionary_seed, self.first_filters()) {
+            dictionary::init_filters(&filters, data, &mut Rng::new(seed))?;
+        }
         let mut opt = Adam::new(
             self.vars.params(),
             AdamConfig { lr: cfg.pretrain_lr, weight_decay: cfg.pretrain_weight_decay, ..Default::default() },
@@ -128,5 +148,30 @@ mod tests {
         };
         assert!(max_dense(WeightInit::Pytorch) <= 1.0 / 196f32.sqrt());
         assert!(max_dense(WeightInit::Glorot) > 0.12);
+    }
+
+    /// `--dictionary-init on`: training starts from unit-norm first filters learnt on the data
+    /// (random filters have norms near 0.58), the same for the same seed; a tabular encoder has
+    /// no convolution to set, so asking for it there is an error.
+    #[test]
+    fn the_dictionary_sets_the_first_filters_before_training() {
+        let mut cfg = Config::preset("dcae", Preset::Quick, InputKind::Mnist).unwrap();
+        (cfg.dictionary_init, cfg.pretrain_epochs) = (true, 0);
+        let rng = &mut Rng::new(4);
+        let data =
+            Dataset { x: (0..40 * 784).map(|_| rng.uniform()).collect(), labels: vec![0; 40], shape: vec![1, 28, 28] };
+        let filters = |cfg: &Config| {
+            let ae = Autoencoder::new(InputKind::Mnist, &mut Rng::new(1), Device::Cpu, cfg).unwrap();
+            ae.train(cfg, &data, &mut Run::new(Device::Cpu, 1, true)).unwrap();
+            ae.vars.params_under("encoder.conv1")[0].to_vec()
+        };
+        let norms = |w: &[f32]| w.chunks(25).map(|f| f.iter().map(|v| v * v).sum::<f32>().sqrt()).collect::<Vec<_>>();
+        let learnt = filters(&cfg);
+        assert!(norms(&learnt).iter().all(|n| (n - 1.0).abs() < 1e-5), "{:?}", norms(&learnt));
+        assert_eq!(filters(&cfg), learnt);
+        cfg.dictionary_init = false;
+        assert!(norms(&filters(&cfg)).iter().all(|&n| n < 0.9));
+        cfg.dictionary_init = true;
+        assert!(Autoencoder::new(InputKind::Tabular(6), &mut Rng::new(1), Device::Cpu, &cfg).is_err());
     }
 }

@@ -3,6 +3,7 @@
 
 mod batchnorm;
 mod conv;
+pub mod dictionary;
 mod linear;
 mod vars;
 
