@@ -15,9 +15,10 @@ pub enum Preset {
     Quick,
     /// The papers' epochs, learning rates and batch sizes.
     Paper,
-    /// `Paper`, except Deep SVDD on images as the authors' released code ran it (its MNIST
+    /// `Paper`, except Deep SVDD on images as the authors' released Theano code ran it (its MNIST
     /// experiment script): DCAE 150 epochs at lr 1e-4 with weight decay 1e-3, Deep SVDD 50 + 100
-    /// epochs, leaky ReLU slope 0.01 — where the paper's text says 250 + 100, 150 + 100 and 0.1.
+    /// epochs, leaky ReLU slope 0.01 — where the paper's text says 250 + 100, 150 + 100 and 0.1 —
+    /// and its initial weights: Glorot uniform, the first convolution from a patch dictionary.
     Reference,
 }
 
@@ -127,6 +128,7 @@ impl Config {
             if matches!(method, "dsvdd" | "dsvdd-soft") && !matches!(input, InputKind::Tabular(_)) {
                 (c.pretrain_epochs, c.pretrain_lr_milestone, c.pretrain_weight_decay) = (150, 150, 1e-3);
                 (c.epochs, c.lr_milestone, c.leaky_slope) = (150, 50, 0.01);
+                (c.weight_init, c.dictionary_init) = (WeightInit::Glorot, true);
             }
             return Ok(c);
         }
@@ -420,6 +422,7 @@ mod tests {
         let c = reference("dsvdd", InputKind::Mnist);
         assert_eq!((c.pretrain_epochs, c.pretrain_lr_milestone, c.epochs, c.lr_milestone), (150, 150, 150, 50));
         assert_eq!((c.pretrain_weight_decay, c.leaky_slope, c.weight_decay), (1e-3, 0.01, 1e-6));
+        assert_eq!((c.weight_init, c.dictionary_init), (WeightInit::Glorot, true));
         assert_eq!(reference("dsvdd-soft", InputKind::Cifar).leaky_slope, 0.01);
         assert_eq!(reference("dsvdd", InputKind::Tabular(4)).to_json(), paper("dsvdd", InputKind::Tabular(4)));
         for m in ["ocnn", "dcae", "ics", "ganocc", "minlgan"] {
