@@ -7,6 +7,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::nets::{Decoder, Encoder, InputKind};
 use crate::nn::{dictionary, Mode, Scope, Vars};
+use crate::report::image_grid;
 use crate::run::Run;
 use datasets::Dataset;
 use engine::optim::{Adam, AdamConfig, MultiStepLr};
@@ -67,10 +68,17 @@ impl Autoencoder {
     /// Trains with the batch mean of ‖x − x̂‖² (the reference implementation's loss: summed
     /// over values, averaged over samples), Adam, and a 10× learning-rate drop at the milestone.
     /// With a dictionary seed, the first convolution starts from a dictionary of the data's
-    /// patches (a resumed run's checkpoint then overwrites it, as it does every weight).
+    /// patches (a resumed run's checkpoint then overwrites it, as it does every weight), drawn
+    /// to `dictionary.png` in the run's folder.
     pub fn train(&self, cfg: &Config, data: &Dataset, run: &mut Run) -> Result<()> {
         if let (Some(seed), Some(filters)) = (self.dictionary_seed, self.first_filters()) {
             dictionary::init_filters(&filters, data, &mut Rng::new(seed))?;
+            if let Some(out) = &run.out {
+                let (path, dims) = (out.join("dictionary.png"), filters.dims().to_vec());
+                let title = format!("first filters from the patch dictionary ({} atoms)", dims[0]);
+                image_grid(&path, &filters.to_vec(), &dims[1..], dims[0], 8, &title)
+                    .map_err(|e| Error::file(&path, e))?;
+            }
         }
         let mut opt = Adam::new(
             self.vars.params(),
@@ -162,7 +170,14 @@ mod tests {
             Dataset { x: (0..40 * 784).map(|_| rng.uniform()).collect(), labels: vec![0; 40], shape: vec![1, 28, 28] };
         let filters = |cfg: &Config| {
             let ae = Autoencoder::new(InputKind::Mnist, &mut Rng::new(1), Device::Cpu, cfg).unwrap();
-            ae.train(cfg, &data, &mut Run::new(Device::Cpu, 1, true)).unwrap();
+            let mut run = Run::new(Device::Cpu, 1, true);
+            let dir = std::env::temp_dir().join(format!("oneclass-dictionary-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            run.out = Some(dir.clone());
+            ae.train(cfg, &data, &mut run).unwrap();
+            // The picture exactly when the dictionary was used.
+            assert_eq!(dir.join("dictionary.png").exists(), cfg.dictionary_init);
+            std::fs::remove_dir_all(&dir).unwrap();
             ae.vars.params_under("encoder.conv1")[0].to_vec()
         };
         let norms = |w: &[f32]| w.chunks(25).map(|f| f.iter().map(|v| v * v).sum::<f32>().sqrt()).collect::<Vec<_>>();

@@ -22,8 +22,9 @@ const NOT_FINITE: Rgb = [255, 0, 255];
 /// (C = 1 for grey, 3 for RGB; `[H, W]` means grey). Values may have any range: **each image
 /// is rescaled on its own, its minimum to 0 (black) and its maximum to 255 (white)**, over all
 /// its channels together so colours keep their balance. A constant image is drawn mid-grey;
-/// NaN or infinite values are drawn magenta. Images up to 32 px are enlarged ×3 (nearest
-/// neighbour, so pixels stay sharp), up to 48 px ×2, larger ones are drawn as they are.
+/// NaN or infinite values are drawn magenta. Small images are enlarged to about 96 px (nearest
+/// neighbour, so pixels stay sharp; at most ×16): MNIST and CIFAR-10 ×3, up to 48 px ×2, larger
+/// ones are drawn as they are.
 pub fn image_grid(
     path: impl AsRef<Path>,
     images: &[f32],
@@ -36,9 +37,10 @@ pub fn image_grid(
     render_grid(images, sample_shape, count, cols, title).map_err(|msg| ReportError::input(path, msg))?.save_png(path)
 }
 
-/// How much a side of `size` pixels is enlarged: ×3 up to 32 px, ×2 up to 48 px, else ×1.
+/// How much a side of `size` pixels is enlarged: to about 96 px, at most ×16 (a 5 × 5 filter
+/// becomes 80 px), so ×3 for 28–32 px images, ×2 up to 48 px, else ×1.
 fn upscale(size: usize) -> usize {
-    (96 / size.max(1)).clamp(1, 3)
+    (96 / size.max(1)).clamp(1, 16)
 }
 
 pub(crate) fn render_grid(
@@ -142,14 +144,17 @@ mod tests {
         // Two 2×2 grey images with very different ranges both span black to white.
         let images = [-5.0, 0.0, 0.0, 5.0, 100.0, 101.0, 101.0, 102.0];
         let c = render_grid(&images, &[1, 2, 2], 2, 2, "").unwrap();
+        // Tiny images are enlarged ×16: pixel (1, 1) starts at +16.
+        let s = upscale(2) as i64;
+        assert_eq!(s, 16);
         let (x0, y0) = (MARGIN + GAP, MARGIN + GAP);
         let at = |x: i64, y: i64| c.get(x as usize, y as usize).unwrap();
         assert_eq!(at(x0, y0), [0, 0, 0]);
-        assert_eq!(at(x0 + 3, y0 + 3), [255, 255, 255]); // ×3: pixel (1, 1) starts at +3
-        let x1 = x0 + 6 + GAP;
+        assert_eq!(at(x0 + s, y0 + s), [255, 255, 255]);
+        let x1 = x0 + 2 * s + GAP;
         assert_eq!(at(x1, y0), [0, 0, 0]);
-        assert_eq!(at(x1 + 3, y0), [128, 128, 128]);
-        assert_eq!(at(x1 + 3, y0 + 3), [255, 255, 255]);
+        assert_eq!(at(x1 + s, y0), [128, 128, 128]);
+        assert_eq!(at(x1 + s, y0 + s), [255, 255, 255]);
     }
 
     #[test]
@@ -159,10 +164,10 @@ mod tests {
         let with_nan = [f32::NAN, 0.0, 0.0, 0.0, 0.0, 1.0];
         let images: Vec<f32> = red_blue.iter().chain(&with_nan).copied().collect();
         let c = render_grid(&images, &[3, 1, 2], 2, 1, "").unwrap();
-        let (x, y) = (MARGIN + GAP, MARGIN + GAP);
+        let (x, y, s) = (MARGIN + GAP, MARGIN + GAP, upscale(2) as i64);
         assert_eq!(c.get(x as usize, y as usize), Some([255, 0, 0]));
-        assert_eq!(c.get(x as usize + 3, y as usize), Some([0, 0, 255]));
-        assert_eq!(c.get(x as usize, (y + 3 + GAP) as usize), Some(NOT_FINITE));
+        assert_eq!(c.get((x + s) as usize, y as usize), Some([0, 0, 255]));
+        assert_eq!(c.get(x as usize, (y + s + GAP) as usize), Some(NOT_FINITE));
     }
 
     #[test]
