@@ -162,8 +162,8 @@ fn symmetric_eigen(mut m: Vec<f64>, dim: usize) -> (Vec<f64>, Vec<f64>) {
                 }
                 // The rotation that zeroes m[p][q] (Golub & Van Loan, §8.5).
                 let tau = (m[q * dim + q] - m[p * dim + p]) / (2.0 * apq);
+                // (signum(0) = 1: tau = 0 gives the 45° rotation.)
                 let t = tau.signum() / (tau.abs() + (1.0 + tau * tau).sqrt());
-                let t = if tau == 0.0 { 1.0 } else { t };
                 let (c, s) = (1.0 / (1.0 + t * t).sqrt(), t / (1.0 + t * t).sqrt());
                 for k in 0..dim {
                     let (mkp, mkq) = (m[k * dim + p], m[k * dim + q]);
@@ -208,7 +208,7 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 
 /// min_c ½‖x − Dc‖² + α‖c‖₁ from the Gram matrix DᵀD and Dᵀx, by cyclic coordinate descent
 /// from c = 0 until no coordinate moves by more than 1e-10. An all-zero atom keeps a zero code.
-pub(crate) fn lasso(gram: &[f64], dtx: &[f64], alpha: f64, code: &mut [f64]) {
+fn lasso(gram: &[f64], dtx: &[f64], alpha: f64, code: &mut [f64]) {
     let k = dtx.len();
     code.iter_mut().for_each(|c| *c = 0.0);
     for _sweep in 0..1000 {
