@@ -16,8 +16,9 @@ pub(super) struct Avx512Rows<const R: usize>;
 /// The general kernel, 14 × 32.
 pub(super) type Avx512 = Avx512Rows<14>;
 
-/// For products with at most 8 or 4 rows (the MNIST LeNet's 8- and 4-channel convolutions):
-/// a 14-row tile would spend 43 % or 71 % of its FMAs on zero padding. `R × 2` accumulators
+/// For products with at most 8 or 4 rows (the MNIST LeNet's 8- and 4-channel convolutions),
+/// where a 14-row tile would spend 43 % or 71 % of its FMAs on zero padding, and with 8 rows
+/// for row counts that 14-row panels pad badly (32, 64, 128: see `avx512_rows`). `R × 2` accumulators
 /// (16 or 8) still cover the FMA latency on both ports (8 in flight are needed), and every
 /// element is summed in the same order as by the 14-row kernel, so results are bit-identical.
 pub(super) type Avx512Short8 = Avx512Rows<8>;
