@@ -9,7 +9,7 @@
 
 use rayon::prelude::*;
 
-use crate::cpu::vector::wide;
+use crate::cpu::vector::{wide, Loop};
 
 /// `full`: lengths of the `n × c × spatial` slices; `per_channel`: lengths of the `c` ones.
 fn check(what: &str, n: usize, c: usize, spatial: usize, full: &[usize], per_channel: &[usize]) {
@@ -51,9 +51,40 @@ fn channel_sum2(
     b: &[f32],
     f: impl Fn(f32, f32) -> (f64, f64),
 ) -> (f64, f64) {
-    const L: usize = 8;
-    let (mut l0, mut l1) = ([0.0f64; L], [0.0f64; L]);
-    wide(|| {
+    let (l0, l1) = wide(ChannelLanes { n, c, spatial, ch, a, b, f });
+    let combine = |mut lanes: [f64; L]| {
+        let mut width = L;
+        while width > 1 {
+            width /= 2;
+            for i in 0..width {
+                lanes[i] += lanes[i + width];
+            }
+        }
+        lanes[0]
+    };
+    (combine(l0), combine(l1))
+}
+
+/// Lanes per running sum of [`channel_sum2`].
+const L: usize = 8;
+
+/// The running lanes of [`channel_sum2`]'s two sums.
+struct ChannelLanes<'a, F> {
+    n: usize,
+    c: usize,
+    spatial: usize,
+    ch: usize,
+    a: &'a [f32],
+    b: &'a [f32],
+    f: F,
+}
+
+impl<F: Fn(f32, f32) -> (f64, f64)> Loop for ChannelLanes<'_, F> {
+    type Out = ([f64; L], [f64; L]);
+    #[inline(always)]
+    fn run(self) -> Self::Out {
+        let ChannelLanes { n, c, spatial, ch, a, b, f } = self;
+        let (mut l0, mut l1) = ([0.0f64; L], [0.0f64; L]);
         for s in 0..n {
             let base = (s * c + ch) * spatial;
             let ra = &a[base..base + spatial];
@@ -80,18 +111,8 @@ fn channel_sum2(
                 l1[j] += v;
             }
         }
-    });
-    let combine = |mut lanes: [f64; L]| {
-        let mut width = L;
-        while width > 1 {
-            width /= 2;
-            for i in 0..width {
-                lanes[i] += lanes[i + width];
-            }
-        }
-        lanes[0]
-    };
-    (combine(l0), combine(l1))
+        (l0, l1)
+    }
 }
 
 /// Per-channel mean and biased variance, two passes in f64: the mean first, then the squared
@@ -154,15 +175,30 @@ pub fn batch_norm_train_forward(
 ) {
     check("batch_norm_train_forward", n, c, spatial, &[x.len(), y.len()], &[mean.len(), var.len()]);
     let Some(scale) = normaliser(n, c, spatial, x, eps, mean, var) else { return };
-    y.par_chunks_mut(c * spatial).zip(x.par_chunks(c * spatial)).for_each(|(y, x)| {
-        wide(|| {
-            for ((y, x), &(mu, invstd)) in y.chunks_exact_mut(spatial).zip(x.chunks_exact(spatial)).zip(&scale) {
-                for (y, &x) in y.iter_mut().zip(x) {
-                    *y = ((x as f64 - mu) * invstd) as f32;
-                }
+    y.par_chunks_mut(c * spatial)
+        .zip(x.par_chunks(c * spatial))
+        .for_each(|(y, x)| wide(NormaliseSample { spatial, scale: &scale, x, y }));
+}
+
+/// One sample of [`batch_norm_train_forward`]'s output.
+struct NormaliseSample<'a> {
+    spatial: usize,
+    scale: &'a [(f64, f64)],
+    x: &'a [f32],
+    y: &'a mut [f32],
+}
+
+impl Loop for NormaliseSample<'_> {
+    type Out = ();
+    #[inline(always)]
+    fn run(self) {
+        let NormaliseSample { spatial, scale, x, y } = self;
+        for ((y, x), &(mu, invstd)) in y.chunks_exact_mut(spatial).zip(x.chunks_exact(spatial)).zip(scale) {
+            for (y, &x) in y.iter_mut().zip(x) {
+                *y = ((x as f64 - mu) * invstd) as f32;
             }
-        })
-    });
+        }
+    }
 }
 
 /// Gradient of the training-mode normalisation: with `x̂ = y` (the forward output) and
@@ -191,19 +227,34 @@ pub fn batch_norm_train_backward(
             (1.0 / (var[ch] as f64 + eps as f64).sqrt(), mean_dy, mean_dy_y)
         })
         .collect();
-    dx.par_chunks_mut(c * spatial).zip(dy.par_chunks(c * spatial)).zip(y.par_chunks(c * spatial)).for_each(
-        |((dx, dy), y)| {
-            wide(|| {
-                for (((dx, dy), y), &(invstd, mdy, mdyy)) in
-                    dx.chunks_exact_mut(spatial).zip(dy.chunks_exact(spatial)).zip(y.chunks_exact(spatial)).zip(&coef)
-                {
-                    for ((dx, &dy), &y) in dx.iter_mut().zip(dy).zip(y) {
-                        *dx = (invstd * (dy as f64 - mdy - y as f64 * mdyy)) as f32;
-                    }
-                }
-            })
-        },
-    );
+    dx.par_chunks_mut(c * spatial)
+        .zip(dy.par_chunks(c * spatial))
+        .zip(y.par_chunks(c * spatial))
+        .for_each(|((dx, dy), y)| wide(NormaliseGradSample { spatial, coef: &coef, y, dy, dx }));
+}
+
+/// One sample of [`batch_norm_train_backward`]'s `dx`.
+struct NormaliseGradSample<'a> {
+    spatial: usize,
+    coef: &'a [(f64, f64, f64)],
+    y: &'a [f32],
+    dy: &'a [f32],
+    dx: &'a mut [f32],
+}
+
+impl Loop for NormaliseGradSample<'_> {
+    type Out = ();
+    #[inline(always)]
+    fn run(self) {
+        let NormaliseGradSample { spatial, coef, y, dy, dx } = self;
+        for (((dx, dy), y), &(invstd, mdy, mdyy)) in
+            dx.chunks_exact_mut(spatial).zip(dy.chunks_exact(spatial)).zip(y.chunks_exact(spatial)).zip(coef)
+        {
+            for ((dx, &dy), &y) in dx.iter_mut().zip(dy).zip(y) {
+                *dx = (invstd * (dy as f64 - mdy - y as f64 * mdyy)) as f32;
+            }
+        }
+    }
 }
 
 /// The activation of [`batch_norm_act_train_forward`]: ReLU (`slope` 0) or leaky ReLU, written
@@ -251,30 +302,49 @@ pub fn batch_norm_act_train_forward(
     }
     let Some(scale) = normaliser(n, c, spatial, x, eps, mean, var) else { return };
     let cs = c * spatial;
-    y.par_chunks_mut(cs).zip(xhat.par_chunks_mut(cs)).zip(x.par_chunks(cs)).for_each(|((y, xhat), x)| {
-        wide(|| {
-            for (ch, ((y, xhat), x)) in
-                y.chunks_exact_mut(spatial).zip(xhat.chunks_exact_mut(spatial)).zip(x.chunks_exact(spatial)).enumerate()
-            {
-                let (mu, invstd) = scale[ch];
-                match affine {
-                    Some((gamma, beta)) => {
-                        let (g, b) = (gamma[ch], beta[ch]);
-                        for ((y, h), &x) in y.iter_mut().zip(xhat.iter_mut()).zip(x) {
-                            *h = ((x as f64 - mu) * invstd) as f32;
-                            *y = act(g * *h + b, slope);
-                        }
+    y.par_chunks_mut(cs)
+        .zip(xhat.par_chunks_mut(cs))
+        .zip(x.par_chunks(cs))
+        .for_each(|((y, xhat), x)| wide(NormaliseActSample { spatial, scale: &scale, affine, slope, x, xhat, y }));
+}
+
+/// One sample of [`batch_norm_act_train_forward`]'s `x̂` and `y`.
+struct NormaliseActSample<'a> {
+    spatial: usize,
+    scale: &'a [(f64, f64)],
+    affine: Option<(&'a [f32], &'a [f32])>,
+    slope: f32,
+    x: &'a [f32],
+    xhat: &'a mut [f32],
+    y: &'a mut [f32],
+}
+
+impl Loop for NormaliseActSample<'_> {
+    type Out = ();
+    #[inline(always)]
+    fn run(self) {
+        let NormaliseActSample { spatial, scale, affine, slope, x, xhat, y } = self;
+        for (ch, ((y, xhat), x)) in
+            y.chunks_exact_mut(spatial).zip(xhat.chunks_exact_mut(spatial)).zip(x.chunks_exact(spatial)).enumerate()
+        {
+            let (mu, invstd) = scale[ch];
+            match affine {
+                Some((gamma, beta)) => {
+                    let (g, b) = (gamma[ch], beta[ch]);
+                    for ((y, h), &x) in y.iter_mut().zip(xhat.iter_mut()).zip(x) {
+                        *h = ((x as f64 - mu) * invstd) as f32;
+                        *y = act(g * *h + b, slope);
                     }
-                    None => {
-                        for ((y, h), &x) in y.iter_mut().zip(xhat.iter_mut()).zip(x) {
-                            *h = ((x as f64 - mu) * invstd) as f32;
-                            *y = act(*h, slope);
-                        }
+                }
+                None => {
+                    for ((y, h), &x) in y.iter_mut().zip(xhat.iter_mut()).zip(x) {
+                        *h = ((x as f64 - mu) * invstd) as f32;
+                        *y = act(*h, slope);
                     }
                 }
             }
-        })
-    });
+        }
+    }
 }
 
 /// Gradients of [`batch_norm_act_train_forward`] from `x̂`, the batch `var` and `dy`: `dx`, and
@@ -308,15 +378,7 @@ pub fn batch_norm_act_train_backward(
         None => (None, None),
     };
     let params = |ch: usize| (gamma.map_or(1.0, |g| g[ch]), beta.map_or(0.0, |b| b[ch]));
-    // `dz` from the activation's input `z` (recomputed from x̂ as the forward computed it).
-    let dz = move |z: f32, d: f32| {
-        let neg = slope * d;
-        if z > 0.0 {
-            d
-        } else {
-            neg
-        }
-    };
+    let dz = move |z: f32, d: f32| act_grad(z, d, slope);
     let m = (n * spatial) as f64;
     let sums: Vec<[f64; 2]> = (0..c)
         .into_par_iter()
@@ -355,25 +417,58 @@ pub fn batch_norm_act_train_backward(
         .collect();
     let cs = c * spatial;
     dx.par_chunks_mut(cs).zip(dy.par_chunks(cs)).zip(xhat.par_chunks(cs)).for_each(|((dx, dy), xhat)| {
-        wide(|| {
-            for (ch, ((dx, dy), xhat)) in
-                dx.chunks_exact_mut(spatial).zip(dy.chunks_exact(spatial)).zip(xhat.chunks_exact(spatial)).enumerate()
-            {
-                let ((invstd, mdy, mdyy), (g, b)) = (coef[ch], params(ch));
-                if affine.is_some() {
+        wide(NormaliseActGradSample { spatial, coef: &coef, affine, slope, xhat, dy, dx })
+    });
+}
+
+/// `dz` from the activation's input `z` (recomputed from x̂ as the forward computed it).
+#[inline(always)]
+fn act_grad(z: f32, d: f32, slope: f32) -> f32 {
+    let neg = slope * d;
+    if z > 0.0 {
+        d
+    } else {
+        neg
+    }
+}
+
+/// One sample of [`batch_norm_act_train_backward`]'s `dx`.
+struct NormaliseActGradSample<'a> {
+    spatial: usize,
+    coef: &'a [(f64, f64, f64)],
+    affine: Option<(&'a [f32], &'a [f32])>,
+    slope: f32,
+    xhat: &'a [f32],
+    dy: &'a [f32],
+    dx: &'a mut [f32],
+}
+
+impl Loop for NormaliseActGradSample<'_> {
+    type Out = ();
+    #[inline(always)]
+    fn run(self) {
+        let NormaliseActGradSample { spatial, coef, affine, slope, xhat, dy, dx } = self;
+        for (ch, ((dx, dy), xhat)) in
+            dx.chunks_exact_mut(spatial).zip(dy.chunks_exact(spatial)).zip(xhat.chunks_exact(spatial)).enumerate()
+        {
+            let (invstd, mdy, mdyy) = coef[ch];
+            match affine {
+                Some((gamma, beta)) => {
+                    let (g, b) = (gamma[ch], beta[ch]);
                     for ((dx, &d), &h) in dx.iter_mut().zip(dy).zip(xhat) {
-                        let dxhat = (g * dz(g * h + b, d)) as f64;
+                        let dxhat = (g * act_grad(g * h + b, d, slope)) as f64;
                         *dx = (invstd * (dxhat - mdy - h as f64 * mdyy)) as f32;
                     }
-                } else {
+                }
+                None => {
                     for ((dx, &d), &h) in dx.iter_mut().zip(dy).zip(xhat) {
-                        let dxhat = dz(h, d) as f64;
+                        let dxhat = act_grad(h, d, slope) as f64;
                         *dx = (invstd * (dxhat - mdy - h as f64 * mdyy)) as f32;
                     }
                 }
             }
-        })
-    });
+        }
+    }
 }
 
 /// `y[s, ch, i] = scale[ch]·x[s, ch, i] + shift[ch]`: batch norm's affine part `γ·x̂ + β`, and
