@@ -1,21 +1,24 @@
 """Reference throughput of PyTorch's CPU kernels, to hold oneclass's own kernels against.
 
 Prints one line per workload, `name<TAB>X GFLOP/s`, the median over repeats after a warm-up.
-Run with the same thread count as our benches (2):
+Run with the same thread count as our benches (2, or `TORCH_THREADS`); the argument `gemm`
+times the two matrix products only (`benches/gemm_vs_torch.sh` interleaves them with ours):
 
-    $HOME/torch-ref/bin/python benches/torch_kernels.py
+    $HOME/torch-ref/bin/python benches/torch_kernels.py [gemm]
 
 Workloads mirror `benches/gemm.rs` (`gemm_512`, `gemm_1024`) and `benches/conv.rs` (the second
 convolution of the CIFAR LeNet: batch 200, 32 -> 64 channels, 16x16, 5x5, pad 2, no bias).
 """
 
+import os
 import statistics
+import sys
 import time
 
 import torch
 import torch.nn.functional as F
 
-THREADS = 2
+THREADS = int(os.environ.get("TORCH_THREADS", "2"))
 WARMUP = 3
 REPEATS = 15
 
@@ -68,7 +71,8 @@ def main():
     with torch.no_grad():
         bench_matmul(512)
         bench_matmul(1024)
-        bench_conv()
+        if sys.argv[1:] != ["gemm"]:
+            bench_conv()
 
 
 if __name__ == "__main__":
