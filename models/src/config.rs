@@ -13,12 +13,13 @@ pub const METHODS: [&str; 7] = ["dsvdd", "dsvdd-soft", "ocnn", "ics", "ganocc", 
 pub enum Preset {
     /// About a minute per MNIST class on 2 cores.
     Quick,
-    /// The papers' epochs, learning rates and batch sizes.
+    /// The papers' epochs, learning rates and batch sizes; for Deep SVDD on images also the
+    /// authors' initial weights (Glorot uniform, as the paper states, and the first convolution
+    /// from a patch dictionary, as their code does).
     Paper,
     /// `Paper`, except Deep SVDD on images as the authors' released Theano code ran it (its MNIST
     /// experiment script): DCAE 150 epochs at lr 1e-4 with weight decay 1e-3, Deep SVDD 50 + 100
-    /// epochs, leaky ReLU slope 0.01 — where the paper's text says 250 + 100, 150 + 100 and 0.1 —
-    /// and its initial weights: Glorot uniform, the first convolution from a patch dictionary.
+    /// epochs, leaky ReLU slope 0.01 — where the paper's text says 250 + 100, 150 + 100 and 0.1.
     Reference,
 }
 
@@ -128,7 +129,6 @@ impl Config {
             if matches!(method, "dsvdd" | "dsvdd-soft") && !matches!(input, InputKind::Tabular(_)) {
                 (c.pretrain_epochs, c.pretrain_lr_milestone, c.pretrain_weight_decay) = (150, 150, 1e-3);
                 (c.epochs, c.lr_milestone, c.leaky_slope) = (150, 50, 0.01);
-                (c.weight_init, c.dictionary_init) = (WeightInit::Glorot, true);
             }
             return Ok(c);
         }
@@ -214,6 +214,14 @@ impl Config {
                 c.minl_a = 0.1;
             }
             _ => {}
+        }
+        // Deep SVDD on images: the paper initialises the DCAE, whose encoder starts Deep SVDD,
+        // with "uniform Glorot weights"; the authors' code (which made the paper's table) also
+        // sets its first layer from a patch dictionary. With both, the paper's schedule reaches
+        // the paper's MNIST mean at seed 0; with PyTorch's initialisation it missed by 0.8
+        // (README). Quick runs keep PyTorch's initialisation.
+        if preset == Preset::Paper && matches!(method, "dsvdd" | "dsvdd-soft") && !tabular {
+            (c.weight_init, c.dictionary_init) = (WeightInit::Glorot, true);
         }
         Ok(c)
     }
@@ -413,6 +421,24 @@ mod tests {
         let mut c = Config::preset("dsvdd", Preset::Paper, InputKind::Mnist).unwrap();
         c.leaky_slope = 0.01;
         assert_eq!(Config::from_json(&c.to_json()).unwrap().leaky_slope, 0.01);
+    }
+
+    #[test]
+    fn the_paper_preset_initialises_deep_svdd_on_images_as_the_authors_did() {
+        let init = |m, preset, input| {
+            let c = Config::preset(m, preset, input).unwrap();
+            (c.weight_init, c.dictionary_init)
+        };
+        for m in ["dsvdd", "dsvdd-soft"] {
+            for input in [InputKind::Mnist, InputKind::Cifar] {
+                assert_eq!(init(m, Preset::Paper, input), (WeightInit::Glorot, true), "{m}");
+                assert_eq!(init(m, Preset::Quick, input), (WeightInit::Pytorch, false), "{m}");
+            }
+            assert_eq!(init(m, Preset::Paper, InputKind::Tabular(4)), (WeightInit::Pytorch, false), "{m}");
+        }
+        for m in ["ocnn", "dcae", "ics"] {
+            assert_eq!(init(m, Preset::Paper, InputKind::Mnist), (WeightInit::Pytorch, false), "{m}");
+        }
     }
 
     #[test]

@@ -39,8 +39,9 @@ struct Args {
     /// auto | cpu | gpu
     #[arg(long, default_value = "auto")]
     device: String,
-    /// quick (about a minute per MNIST class on 2 cores) | paper | reference (paper, except Deep
-    /// SVDD on images as the authors' code ran it)
+    /// quick (about a minute per MNIST class on 2 cores) | paper (the papers' schedules; Deep
+    /// SVDD on images starts from Glorot weights and a dictionary first layer) | reference
+    /// (paper, except Deep SVDD on images with the authors' code's schedule and slope)
     #[arg(long, default_value = "quick")]
     preset: String,
     #[arg(long)]
