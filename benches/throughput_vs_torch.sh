@@ -18,19 +18,5 @@ for i in 1 2 3; do
   RAYON_NUM_THREADS=$THREADS "$OURS" > "$OUT/ours.$i"
   "$PY" "$REF" "$THREADS" cpu > "$OUT/torch.$i"
 done
-python3 - "$OUT" <<'PY'
-import sys, statistics
-d = sys.argv[1]
-def read(p):
-    return {l.split("\t")[0]: float(l.split("\t")[1].split()[0]) for l in open(p) if "\t" in l}
-ours = [read(f"{d}/ours.{i}") for i in (1, 2, 3)]
-torch = [read(f"{d}/torch.{i}") for i in (1, 2, 3)]
-print("| workload | oneclass (samples/s, 3 runs) | PyTorch (samples/s, 3 runs) | median ratio |")
-print("|---|---|---|---|")
-for name in ours[0]:
-    o = [r[name] for r in ours]; t = [r[name] for r in torch]
-    ratio = statistics.median(a / b for a, b in zip(o, t))
-    fmt = lambda v: " / ".join(f"{x:.0f}" for x in v)
-    print(f"| {name} | {fmt(o)} | {fmt(t)} | {ratio:.2f}× |")
-PY
+python3 "$(dirname "$0")/ratio_table.py" "$OUT" samples/s workload
 rm -r "$OUT"
