@@ -82,6 +82,11 @@ fn main() {
             filter.push(a);
         }
     }
+    // As the `train` binary runs: on a pool thread (`kernels::cpu::parallel::in_pool`).
+    kernels::cpu::parallel::in_pool(|| workloads(&filter, dev));
+}
+
+fn workloads(filter: &[String], dev: Device) {
     let wanted = |n: &str| filter.is_empty() || filter.iter().any(|f| n.contains(f.as_str()));
     if dev == Device::Gpu {
         eprintln!("throughput: GPU {}", engine::device::gpu_context().unwrap().adapter());

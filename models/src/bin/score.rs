@@ -131,7 +131,9 @@ fn main_inner(a: Args) -> Result<()> {
 }
 
 fn main() -> ExitCode {
-    match main_inner(Args::parse()) {
+    let args = Args::parse();
+    // As `train`: the whole job on a pool thread, so each kernel forks and joins inside the pool.
+    match kernels::cpu::parallel::in_pool(|| main_inner(args)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

@@ -311,7 +311,8 @@ fn main_inner(a: Args) -> Result<()> {
 fn main() -> ExitCode {
     models::platform::quiet_gpu_probe();
     let args = Args::parse();
-    match main_inner(args) {
+    // The whole run on a pool thread, so each kernel forks and joins inside rayon's pool.
+    match kernels::cpu::parallel::in_pool(|| main_inner(args)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
