@@ -8,6 +8,8 @@
 //!   forward          Y  (c_out × m·P) = W (c_out × K) · COL
 //!   input gradient   dCOL (K × m·P)   = Wᵀ · DY, then col2im
 //!   weight gradient  dW (c_out × K)  += DY · COLᵀ, groups added in order
+//! `COL` is never written out: the GEMMs pack their panels of it straight from the group's
+//! zero-padded input ([`super::implicit`]). `dCOL` is, for col2im to add up.
 //! Moving the output between `n × c_out × P` and `c_out × m·P` copies runs of `P` floats,
 //! `O(m·P·c_out)`, small next to im2col's `O(m·P·K)`. Group sizes and partial sums depend on
 //! the geometry alone, so results never depend on the thread count.
@@ -18,12 +20,13 @@
 
 use rayon::prelude::*;
 
-use super::im2col::{col2im_group, im2col_group};
+use super::im2col::col2im_group;
+use super::implicit::{pad_planes, padded_len, Im2colPanels};
 use super::Conv2dGeom;
-use crate::cpu::gemm::{gemm, gemm_serial};
+use crate::cpu::gemm::{gemm, gemm_b_panels};
 
-/// Scratch floats one group may use (`COL` plus the output channels): 8 MiB, so the group's
-/// operands stay near L3 and the scratch stays small.
+/// Scratch floats a group's size is reckoned by (`K + c_out` per output position, as if `COL`
+/// were written out, which it no longer is): 8 MiB, so the group's operands stay near L3.
 pub(super) const GROUP_SCRATCH_FLOATS: usize = 1 << 21;
 /// The weight gradient with partial sums (see [`conv2d_backward_weight_grouped`]) gives each
 /// partial a smaller group, as the partials run side by side.
@@ -89,13 +92,13 @@ fn scatter_channels(g: &Conv2dGeom, yg: &[f32], m: usize, y: &mut [f32]) {
 pub(super) fn conv2d_forward_grouped(g: &Conv2dGeom, x: &[f32], w: &[f32], y: &mut [f32], budget: usize) {
     let (k, p, co) = (g.col_rows(), g.positions(), g.c_out);
     let (xs, ys, gs) = (g.c_in * g.h * g.w, co * p, g.group_size(g.n, budget));
-    with_scratch(gs * p * (k + co), |buf| {
+    with_scratch(gs * p * co + padded_len(g, gs), |buf| {
+        let (out, xp) = buf.split_at_mut(gs * p * co);
         for (xg, yg) in x.chunks(gs * xs).zip(y.chunks_mut(gs * ys)) {
             let m = yg.len() / ys;
-            let (cols, out) = buf.split_at_mut(gs * p * k);
-            let (cols, out) = (&mut cols[..k * m * p], &mut out[..co * m * p]);
-            im2col_group(g, xg, m, cols);
-            gemm(false, false, co, m * p, k, 1.0, w, cols, 0.0, out);
+            let out = &mut out[..co * m * p];
+            pad_planes(g, xg, m, xp);
+            gemm_b_panels(true, co, m * p, k, 1.0, w, &Im2colPanels::new(g, xp, m), 0.0, out);
             scatter_channels(g, out, m, yg);
         }
     })
@@ -117,24 +120,22 @@ pub(super) fn conv2d_backward_input_grouped(g: &Conv2dGeom, dy: &[f32], w: &[f32
 }
 
 /// `dw` (overwritten) `= Σ` over the `n` samples of `x`/`dy`, in groups of at most `gs`, in
-/// order. `gemm` is the parallel one, or `gemm_serial` inside a parallel loop over partials.
-fn weight_sum(g: &Conv2dGeom, x: &[f32], dy: &[f32], gs: usize, gemm: Gemm, dw: &mut [f32]) {
+/// order; each group's GEMM on the pool when `parallel` (not inside a parallel loop over partials).
+fn weight_sum(g: &Conv2dGeom, x: &[f32], dy: &[f32], gs: usize, parallel: bool, dw: &mut [f32]) {
     let (k, p, co) = (g.col_rows(), g.positions(), g.c_out);
     let (xs, ys) = (g.c_in * g.h * g.w, co * p);
-    with_scratch(gs * p * (k + co), |buf| {
+    with_scratch(gs * p * co + padded_len(g, gs), |buf| {
+        let (dyc, xp) = buf.split_at_mut(gs * p * co);
         for (i, (xg, dyg)) in x.chunks(gs * xs).zip(dy.chunks(gs * ys)).enumerate() {
             let m = dyg.len() / ys;
-            let (cols, dyc) = buf.split_at_mut(gs * p * k);
-            let (cols, dyc) = (&mut cols[..k * m * p], &mut dyc[..co * m * p]);
-            rayon::join(|| im2col_group(g, xg, m, cols), || gather_channels(g, dyg, m, dyc));
+            let dyc = &mut dyc[..co * m * p];
+            rayon::join(|| pad_planes(g, xg, m, xp), || gather_channels(g, dyg, m, dyc));
             let beta = if i == 0 { 0.0 } else { 1.0 };
-            gemm(false, true, co, k, m * p, 1.0, dyc, cols, beta, dw);
+            let cols = Im2colPanels::new(g, xp, m);
+            gemm_b_panels(parallel, co, k, m * p, 1.0, dyc, &cols.transposed(), beta, dw);
         }
     })
 }
-
-/// A GEMM with `gemm`'s signature.
-type Gemm = fn(bool, bool, usize, usize, usize, f32, &[f32], &[f32], f32, &mut [f32]);
 
 /// `dw = Σ_n dy_n · col_nᵀ`, overwritten. A large weight is one running sum whose GEMMs split
 /// over the threads by tiles of `dw`. A small one has too few tiles for that: the batch is cut
@@ -142,7 +143,7 @@ type Gemm = fn(bool, bool, usize, usize, usize, f32, &[f32], &[f32], f32, &mut [
 pub(super) fn conv2d_backward_weight_grouped(g: &Conv2dGeom, x: &[f32], dy: &[f32], dw: &mut [f32], budget: usize) {
     let (xs, ys, wl) = (g.c_in * g.h * g.w, g.c_out * g.positions(), g.w_len());
     if wl >= DW_SINGLE_SUM_MIN {
-        return weight_sum(g, x, dy, g.group_size(g.n, budget), gemm, dw);
+        return weight_sum(g, x, dy, g.group_size(g.n, budget), true, dw);
     }
     let chunk = g.n.div_ceil(g.n.min(DW_MAX_PARTIALS));
     let n_chunks = g.n.div_ceil(chunk);
@@ -153,7 +154,7 @@ pub(super) fn conv2d_backward_weight_grouped(g: &Conv2dGeom, x: &[f32], dy: &[f3
     parts.par_iter_mut().enumerate().for_each(|(c, part)| {
         let (x_c, dy_c) = (&x[c * chunk * xs..], &dy[c * chunk * ys..]);
         let len = chunk.min(g.n - c * chunk);
-        weight_sum(g, &x_c[..len * xs], &dy_c[..len * ys], gs, gemm_serial, part);
+        weight_sum(g, &x_c[..len * xs], &dy_c[..len * ys], gs, false, part);
     });
     for part in partials.chunks_exact(wl) {
         dw.iter_mut().zip(part).for_each(|(d, v)| *d += v);
@@ -181,18 +182,19 @@ pub(super) fn conv2d_forward_and_weight_grad_grouped(
 ) {
     let (k, p, co) = (g.col_rows(), g.positions(), g.c_out);
     let (xs, ys, gs) = (g.c_in * g.h * g.w, co * p, g.group_size(g.n, budget));
-    with_scratch(gs * p * (k + 2 * co), |buf| {
+    with_scratch(gs * p * 2 * co + padded_len(g, gs), |buf| {
+        let (out, rest) = buf.split_at_mut(gs * p * co);
+        let (dyc, xp) = rest.split_at_mut(gs * p * co);
         let groups = x.chunks(gs * xs).zip(dy.chunks(gs * ys)).zip(y.chunks_mut(gs * ys));
         for (i, ((xg, dyg), yg)) in groups.enumerate() {
             let m = yg.len() / ys;
-            let (cols, rest) = buf.split_at_mut(gs * p * k);
-            let (out, dyc) = rest.split_at_mut(gs * p * co);
-            let (cols, out, dyc) = (&mut cols[..k * m * p], &mut out[..co * m * p], &mut dyc[..co * m * p]);
-            rayon::join(|| im2col_group(g, xg, m, cols), || gather_channels(g, dyg, m, dyc));
-            gemm(false, false, co, m * p, k, 1.0, w, cols, 0.0, out);
+            let (out, dyc) = (&mut out[..co * m * p], &mut dyc[..co * m * p]);
+            rayon::join(|| pad_planes(g, xg, m, xp), || gather_channels(g, dyg, m, dyc));
+            let cols = Im2colPanels::new(g, xp, m);
+            gemm_b_panels(true, co, m * p, k, 1.0, w, &cols, 0.0, out);
             scatter_channels(g, out, m, yg);
             let beta = if i == 0 { 0.0 } else { 1.0 };
-            gemm(false, true, co, k, m * p, 1.0, dyc, cols, beta, dw);
+            gemm_b_panels(true, co, k, m * p, 1.0, dyc, &cols.transposed(), beta, dw);
         }
     })
 }

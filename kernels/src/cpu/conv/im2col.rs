@@ -4,7 +4,8 @@
 //! `(ci·kh + a)·kw + b` — and a column per output position — `P = oh·ow` columns. A group of `m`
 //! samples is stored side by side, `K × m·P`: sample `i` owns columns `i·P ..`. Both layouts
 //! derive from one description of a tap's valid positions ([`Tap`]); the per-sample path walks
-//! it row by row, the grouped path (small planes) lists its positions once per call.
+//! it row by row, the grouped path's col2im (small planes) lists its positions once per call.
+//! (The grouped path's im2col is never written out: [`super::implicit`].)
 
 use rayon::prelude::*;
 
@@ -216,33 +217,13 @@ fn all_tap_pairs(g: &Conv2dGeom) -> Vec<Vec<(usize, usize)>> {
     (0..g.kh * g.kw).map(|t| tap_pairs(g, &Tap::new(g, t / g.kw, t % g.kw))).collect()
 }
 
-/// Fills `cols` (`K × m·P`) from the `m` samples of `x`, one row (a tap of every sample) per
-/// task, so the rows are written whole and in parallel.
-///
-/// The grouped path's planes are small (`P < 64` outputs; the DCGAN's 7 × 7 from 14 × 14 at
-/// stride 2), so [`im2col_tap`]'s per-row slicing cost more than the copying (≈ 25 % of the
-/// DCGAN step with `col2im_group`). Here each tap's `(q, cell)` pairs are listed once per call
-/// and every sample's segment is a plain gather through them.
-pub(super) fn im2col_group(g: &Conv2dGeom, x: &[f32], m: usize, cols: &mut [f32]) {
-    let (hw, p, xs, taps) = (g.h * g.w, g.positions(), g.c_in * g.h * g.w, g.kh * g.kw);
-    let pairs = all_tap_pairs(g);
-    cols.par_chunks_mut(m * p).enumerate().with_min_len(8).for_each(|(r, row)| {
-        let (ci, pairs) = (r / taps, &pairs[r % taps]);
-        if pairs.len() < p {
-            row.fill(0.0);
-        }
-        for (i, seg) in row.chunks_exact_mut(p).enumerate() {
-            let plane = &x[i * xs + ci * hw..][..hw];
-            for &(q, cell) in pairs {
-                seg[q] = plane[cell];
-            }
-        }
-    });
-}
-
-/// The adjoint of [`im2col_group`]: overwrites `x` (`m` samples) from `cols` (`K × m·P`), one
-/// input plane per task, through the same `(q, cell)` pairs. Each cell receives its terms in
-/// tap order, as from [`col2im`].
+/// The adjoint of a group's im2col matrix (which the grouped forward and weight gradient read
+/// implicitly, [`super::implicit`]): overwrites `x` (`m` samples) from `cols` (`K × m·P`), one
+/// input plane per task. The group's planes are small (`P < 64` outputs; the DCGAN's 7 × 7 from
+/// 14 × 14 at stride 2), so [`col2im_tap_add`]'s per-row slicing cost more than the adding
+/// (≈ 25 % of the DCGAN step with the gather that preceded [`super::implicit`]): each tap's
+/// `(q, cell)` pairs are listed once per call and every plane adds through them. Each cell
+/// receives its terms in tap order, as from [`col2im`].
 pub(super) fn col2im_group(g: &Conv2dGeom, cols: &[f32], m: usize, x: &mut [f32]) {
     let (hw, p) = (g.h * g.w, g.positions());
     let ld = m * p;

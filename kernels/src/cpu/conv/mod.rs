@@ -22,6 +22,7 @@
 
 mod grouped;
 mod im2col;
+mod implicit;
 
 use rayon::prelude::*;
 

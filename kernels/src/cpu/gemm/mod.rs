@@ -239,7 +239,39 @@ pub(crate) fn gemm_at(
     // Element (r, p) of a panel: r indexes rows of op(A) / columns of op(B), p indexes k.
     let av = if ta { Strided { src: a, rs: 1, cs: m } } else { Strided { src: a, rs: k, cs: 1 } };
     let threads = if allow_parallel && 2 * m * n * k >= PARALLEL_MIN_FLOPS { rayon::current_num_threads() } else { 1 };
-    let p = Problem { m, n, k, alpha, beta, a: AOperand::Strided(av), b: b_view(tb, n, k, b), threads };
+    let b = BOperand::Strided(b_view(tb, n, k, b));
+    let p = Problem { m, n, k, alpha, beta, a: AOperand::Strided(av), b, threads };
+    dispatch(level, m, RunProblem { p: &p, c });
+}
+
+/// [`gemm`] with `A` untransposed and `op(B)` packed by `b` itself ([`BPanels`]); on the pool
+/// when large and `parallel`, else on the calling thread. Its products are summed exactly as
+/// [`gemm`]'s on the matrix `b` describes, so the two are bit-identical.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_b_panels(
+    parallel: bool,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f32,
+    a: &[f32],
+    b: &dyn BPanels,
+    beta: f32,
+    c: &mut [f32],
+) {
+    let level = Level::detect();
+    assert!(a.len() >= m * k && c.len() >= m * n, "gemm: slice too short");
+    if m == 0 || n == 0 {
+        return;
+    }
+    let c = &mut c[..m * n];
+    if k == 0 {
+        c.iter_mut().for_each(|x| *x = if beta == 0.0 { 0.0 } else { beta * *x });
+        return;
+    }
+    let av = Strided { src: a, rs: k, cs: 1 };
+    let threads = if parallel && 2 * m * n * k >= PARALLEL_MIN_FLOPS { rayon::current_num_threads() } else { 1 };
+    let p = Problem { m, n, k, alpha, beta, a: AOperand::Strided(av), b: BOperand::Panels(b), threads };
     dispatch(level, m, RunProblem { p: &p, c });
 }
 
@@ -356,7 +388,8 @@ impl PackedA {
         let threads =
             if allow_parallel && 2 * m * n * k >= PARALLEL_MIN_FLOPS { rayon::current_num_threads() } else { 1 };
         let data = self.data.slice(self.len);
-        let p = Problem { m, n, k, alpha, beta, a: AOperand::Packed(data), b: b_view(tb, n, k, b), threads };
+        let b = BOperand::Strided(b_view(tb, n, k, b));
+        let p = Problem { m, n, k, alpha, beta, a: AOperand::Packed(data), b, threads };
         dispatch(self.level, m, RunProblem { p: &p, c });
     }
 }
@@ -395,7 +428,28 @@ enum AOperand<'a> {
     Packed(&'a [f32]),
 }
 
-/// One call's operands, in the strided-panel view the packers read.
+/// Where a product's `op(B)` comes from.
+#[derive(Clone, Copy)]
+enum BOperand<'a> {
+    /// A matrix in memory, packed per call.
+    Strided(Strided<'a>),
+    /// Panels the caller writes itself, straight from data laid out otherwise (a convolution's
+    /// input, gathered as its im2col matrix would hold it).
+    Panels(&'a dyn BPanels),
+}
+
+/// An `op(B)` (`k × n`) that packs its own panels, for a product whose B operand would
+/// otherwise be written out in full only to be packed: see [`gemm_b_panels`].
+pub trait BPanels: Sync {
+    /// Fill `dst` with whole `width`-wide k-major panels of the columns `cols`, steps
+    /// `p0 .. p0 + kc`: panel `i` covers columns `cols.start + (first + i)·width ..` (at most
+    /// `width` of them, none past `cols.end`), and element `(p, j)` of panel `i` is
+    /// `dst[i·kc·width + p·width + j] = op(B)[p0 + p][cols.start + (first + i)·width + j]`.
+    /// Columns past `cols.end` are zero.
+    fn pack(&self, cols: Range<usize>, first: usize, p0: usize, kc: usize, width: usize, dst: &mut [f32]);
+}
+
+/// One call's operands, in the panel views the packers read.
 struct Problem<'a> {
     m: usize,
     n: usize,
@@ -403,7 +457,7 @@ struct Problem<'a> {
     alpha: f32,
     beta: f32,
     a: AOperand<'a>,
-    b: Strided<'a>,
+    b: BOperand<'a>,
     /// 1: run on the calling thread; more: split the tiles over the rayon pool.
     threads: usize,
 }
@@ -475,8 +529,9 @@ impl Problem<'_> {
                                 }
                             };
                             let pack_b = || {
-                                self.pack_split(b_pack, kc * nr, |first, part| {
-                                    pack_b::<K>(self.b, cols.clone(), first, pc.start, kc, part)
+                                self.pack_split(b_pack, kc * nr, |first, part| match self.b {
+                                    BOperand::Strided(bv) => pack_b::<K>(bv, cols.clone(), first, pc.start, kc, part),
+                                    BOperand::Panels(bp) => bp.pack(cols.clone(), first, pc.start, kc, nr, part),
                                 })
                             };
                             self.both(pack_a, pack_b);
@@ -853,12 +908,55 @@ mod tests {
                     alpha: 1.0,
                     beta: 0.0,
                     a: AOperand::Strided(av),
-                    b: b_view(tb, n, k, &b),
+                    b: BOperand::Strided(b_view(tb, n, k, &b)),
                     threads,
                 };
                 let mut want = vec![f32::NAN; m * n];
                 p.run::<microkernel_avx512::Avx512>(&mut want);
                 assert!(got.iter().zip(&want).all(|(g, w)| g.to_bits() == w.to_bits()), "m={m} n={n} k={k}");
+            }
+        }
+    }
+
+    /// `op(B)` given as panels: element (p, j) of `b` (`k × n`, row-major), packed one element at
+    /// a time, the plainest reading of the [`BPanels`] contract.
+    struct PlainPanels<'a> {
+        b: &'a [f32],
+        n: usize,
+    }
+
+    impl BPanels for PlainPanels<'_> {
+        fn pack(&self, cols: Range<usize>, first: usize, p0: usize, kc: usize, width: usize, dst: &mut [f32]) {
+            for (i, panel) in dst.chunks_exact_mut(kc * width).enumerate() {
+                let c0 = cols.start + (first + i) * width;
+                for (p, line) in panel.chunks_exact_mut(width).enumerate() {
+                    for (j, out) in line.iter_mut().enumerate() {
+                        let col = c0 + j;
+                        *out = if col < cols.end { self.b[(p0 + p) * self.n + col] } else { 0.0 };
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn b_panels_are_bit_identical_to_gemm() {
+        // Edge panels in both directions, several k-blocks, serial and parallel sizes, beta.
+        for (m, n, k) in [(5, 7, 3), (128, 1568, 1024), (37, 70, KC + 9), (200, 33, 2 * KC + 1)] {
+            let a = values(m * k, 11);
+            let b = values(k * n, 12);
+            let c0 = values(m * n, 13);
+            for beta in [0.0, 1.0] {
+                let mut want = c0.clone();
+                gemm(false, false, m, n, k, 1.0, &a, &b, beta, &mut want);
+                for parallel in [false, true] {
+                    let mut got = c0.clone();
+                    gemm_b_panels(parallel, m, n, k, 1.0, &a, &PlainPanels { b: &b, n }, beta, &mut got);
+                    assert!(
+                        got.iter().zip(&want).all(|(g, w)| g.to_bits() == w.to_bits()),
+                        "m={m} n={n} k={k} beta={beta} parallel={parallel}"
+                    );
+                }
             }
         }
     }

@@ -1,0 +1,217 @@
+//! A group's im2col matrix handed to the GEMM as packed panels gathered straight from the input
+//! ("implicit im2col"): the matrix (`K × m·P`, see [`super::im2col`]) is never written out.
+//!
+//! Written out, the DCGAN's 14 × 14 → 7 × 7 layer's matrix is 12.8 MB at batch 64: the gather
+//! wrote it to L3, then the forward GEMM read it back to pack it and the weight gradient read it
+//! again to pack its transpose — three passes over a matrix no cache holds. Here each GEMM's
+//! packer reads the input planes (zero-padded once, so no window needs an edge test) and writes
+//! the L1-sized panel the micro-kernel reads next. The panels hold the values packing the
+//! matrix would, so the products are bit-identical to the explicit path's.
+
+use std::ops::Range;
+
+use super::Conv2dGeom;
+use crate::cpu::gemm::BPanels;
+
+/// `m` samples of `x` with every plane zero-padded by `pad` cells on each side, into `out`
+/// (`m · c_in · (h + 2·pad) · (w + 2·pad)` floats, overwritten).
+pub(super) fn pad_planes(g: &Conv2dGeom, x: &[f32], m: usize, out: &mut [f32]) {
+    let (hp, wp, p) = (g.h + 2 * g.pad, g.w + 2 * g.pad, g.pad);
+    let planes = out.chunks_exact_mut(hp * wp).zip(x.chunks_exact(g.h * g.w)).take(m * g.c_in);
+    for (dst, src) in planes {
+        dst[..p * wp].fill(0.0);
+        dst[(p + g.h) * wp..].fill(0.0);
+        for (d, s) in dst[p * wp..].chunks_exact_mut(wp).zip(src.chunks_exact(g.w)) {
+            d[..p].fill(0.0);
+            d[p..p + g.w].copy_from_slice(s);
+            d[p + g.w..].fill(0.0);
+        }
+    }
+}
+
+/// Floats [`pad_planes`] writes for `m` samples.
+pub(super) fn padded_len(g: &Conv2dGeom, m: usize) -> usize {
+    m * g.c_in * (g.h + 2 * g.pad) * (g.w + 2 * g.pad)
+}
+
+/// `op(B)` = the im2col matrix of `m` samples (`K × m·P`), read from their padded planes
+/// ([`pad_planes`]): the forward's `Y = W · COL`. `COL[r][q] = xp[window[q] + tap[r]]`.
+pub(super) struct Im2colPanels<'a> {
+    xp: &'a [f32],
+    /// Per im2col row `r = (ci·kh + a)·kw + b`: the offset of cell `(a, b)` of plane `ci`
+    /// from a window's top-left cell.
+    tap: Vec<usize>,
+    /// Per im2col column `q = i·P + oy·ow + ox`: the offset of its window's top-left cell.
+    window: Vec<usize>,
+}
+
+impl<'a> Im2colPanels<'a> {
+    /// `xp`: the `m` samples as [`pad_planes`] wrote them.
+    pub(super) fn new(g: &Conv2dGeom, xp: &'a [f32], m: usize) -> Self {
+        let (hp, wp, ow) = (g.h + 2 * g.pad, g.w + 2 * g.pad, g.ow());
+        assert!(xp.len() >= padded_len(g, m), "Im2colPanels: {} floats for {m} padded samples", xp.len());
+        let taps = g.kh * g.kw;
+        let tap = (0..g.col_rows()).map(|r| (r / taps) * hp * wp + (r % taps / g.kw) * wp + r % g.kw).collect();
+        let (s, sample) = (g.stride, g.c_in * hp * wp);
+        let window = (0..m * g.positions())
+            .map(|q| {
+                let (i, o) = (q / g.positions(), q % g.positions());
+                i * sample + (o / ow) * s * wp + (o % ow) * s
+            })
+            .collect();
+        let panels = Im2colPanels { xp, tap, window };
+        // What makes `get` below sound: every window's every tap lies inside `xp`.
+        let last = |v: &Vec<usize>| v.iter().copied().max().unwrap_or(0);
+        assert!(
+            panels.window.is_empty() || panels.tap.is_empty() || last(&panels.window) + last(&panels.tap) < xp.len(),
+            "Im2colPanels: windows reach past the padded planes"
+        );
+        panels
+    }
+
+    /// `xp[at + t]` for a window offset `at` and a tap offset `t` of this matrix.
+    #[inline(always)]
+    fn get(&self, at: usize, t: usize) -> f32 {
+        debug_assert!(at + t < self.xp.len());
+        // SAFETY: `at` is one of `self.window` and `t` one of `self.tap`, whose sums `new`
+        // checked to lie inside `xp`. (The bounds check cost a third of the packing time.)
+        unsafe { *self.xp.get_unchecked(at + t) }
+    }
+
+    /// The matrix's transpose (`m·P × K`): the weight gradient's `dW += DY · COLᵀ`.
+    pub(super) fn transposed(&self) -> Im2colPanelsT<'_, 'a> {
+        Im2colPanelsT(self)
+    }
+}
+
+/// Zero the columns `used ..` of every `width`-wide line of a panel (edge panels).
+fn zero_tail(panel: &mut [f32], used: usize, width: usize) {
+    if used < width {
+        panel.chunks_exact_mut(width).for_each(|line| line[used..].fill(0.0));
+    }
+}
+
+impl BPanels for Im2colPanels<'_> {
+    fn pack(&self, cols: Range<usize>, first: usize, p0: usize, kc: usize, width: usize, dst: &mut [f32]) {
+        let taps = &self.tap[p0..p0 + kc];
+        for (i, panel) in dst.chunks_exact_mut(kc * width).enumerate() {
+            let c0 = cols.start + (first + i) * width;
+            let windows = &self.window[c0..(c0 + width).min(cols.end)];
+            // A tap at a time, along the panel's line: the windows' cells under it, `s` apart
+            // within an output row (written down a column instead, the 32 KiB panel evicted
+            // itself from L1).
+            for (line, &t) in panel.chunks_exact_mut(width).zip(taps) {
+                for (out, &at) in line.iter_mut().zip(windows) {
+                    *out = self.get(at, t);
+                }
+            }
+            zero_tail(panel, windows.len(), width);
+        }
+    }
+}
+
+/// See [`Im2colPanels::transposed`].
+pub(super) struct Im2colPanelsT<'p, 'a>(&'p Im2colPanels<'a>);
+
+impl BPanels for Im2colPanelsT<'_, '_> {
+    fn pack(&self, cols: Range<usize>, first: usize, p0: usize, kc: usize, width: usize, dst: &mut [f32]) {
+        let im = self.0;
+        let windows = &im.window[p0..p0 + kc];
+        for (i, panel) in dst.chunks_exact_mut(kc * width).enumerate() {
+            let r0 = cols.start + (first + i) * width;
+            let taps = &im.tap[r0..(r0 + width).min(cols.end)];
+            // A panel line is one window's taps for `width` consecutive rows.
+            for (line, &at) in panel.chunks_exact_mut(width).zip(windows) {
+                for (out, &t) in line.iter_mut().zip(taps) {
+                    *out = im.get(at, t);
+                }
+            }
+            zero_tail(panel, taps.len(), width);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::im2col::im2col;
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The group's im2col matrix written out (`K × m·P`), sample by sample.
+    fn explicit(g: &Conv2dGeom, x: &[f32], m: usize) -> Vec<f32> {
+        let (k, p, xs) = (g.col_rows(), g.positions(), g.c_in * g.h * g.w);
+        let mut cols = vec![0.0; k * m * p];
+        let mut one = vec![0.0; k * p];
+        for i in 0..m {
+            im2col(g, &x[i * xs..][..xs], &mut one);
+            for r in 0..k {
+                cols[r * m * p + i * p..][..p].copy_from_slice(&one[r * p..][..p]);
+            }
+        }
+        cols
+    }
+
+    /// What [`BPanels::pack`] must write, read off a matrix `b` (`k × n`) element by element.
+    fn panels_of(
+        b: &[f32],
+        n: usize,
+        cols: Range<usize>,
+        first: usize,
+        p0: usize,
+        kc: usize,
+        width: usize,
+    ) -> Vec<f32> {
+        let panels = (cols.len() - first * width).div_ceil(width);
+        let mut out = vec![0.0; panels * kc * width];
+        for (i, panel) in out.chunks_exact_mut(kc * width).enumerate() {
+            for (p, line) in panel.chunks_exact_mut(width).enumerate() {
+                for (j, v) in line.iter_mut().enumerate() {
+                    let c = cols.start + (first + i) * width + j;
+                    *v = if c < cols.end { b[(p0 + p) * n + c] } else { 0.0 };
+                }
+            }
+        }
+        out
+    }
+
+    fn transpose(b: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+        (0..cols).flat_map(|c| (0..rows).map(move |r| b[r * cols + c])).collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Both packers write exactly the panels the explicit matrix and its transpose pack to,
+        /// edge panels, padding-only taps and any k-block included.
+        #[test]
+        fn panels_match_the_explicit_matrix(
+            (m, c_in, kh, kw, stride, pad, h, w) in (1usize..=3, 1usize..=3, 1usize..=4, 1usize..=4, 1usize..=3, 0usize..=2)
+                .prop_flat_map(|(m, c_in, kh, kw, stride, pad)| {
+                    let (min_h, min_w) = (kh.saturating_sub(2 * pad).max(1), kw.saturating_sub(2 * pad).max(1));
+                    (Just(m), Just(c_in), Just(kh), Just(kw), Just(stride), Just(pad), min_h..min_h + 6, min_w..min_w + 6)
+                }),
+            width in prop::sample::select(vec![4usize, 8, 32]),
+            split in 0usize..100,
+        ) {
+            let g = Conv2dGeom { n: m, c_in, h, w, c_out: 1, kh, kw, stride, pad };
+            let x: Vec<f32> = (0..m * g.c_in * h * w).map(|i| i as f32 + 1.0).collect();
+            let (k, n) = (g.col_rows(), m * g.positions());
+            let cols = explicit(&g, &x, m);
+            let mut xp = vec![f32::NAN; padded_len(&g, m)];
+            pad_planes(&g, &x, m, &mut xp);
+            let im = Im2colPanels::new(&g, &xp, m);
+            let check = |b: &dyn BPanels, mat: &[f32], rows: usize, ncols: usize| {
+                // A k-block starting inside the matrix and panels starting at `first`.
+                let p0 = split % rows;
+                let kc = rows - p0;
+                let first = split % ncols.div_ceil(width);
+                let want = panels_of(mat, ncols, 0..ncols, first, p0, kc, width);
+                let mut got = vec![f32::NAN; want.len()];
+                b.pack(0..ncols, first, p0, kc, width, &mut got);
+                prop_assert!(got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()), "{g:?}");
+                Ok(())
+            };
+            check(&im, &cols, k, n)?;
+            check(&im.transposed(), &transpose(&cols, k, n), n, k)?;
+        }
+    }
+}
