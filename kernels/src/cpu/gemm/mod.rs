@@ -225,6 +225,25 @@ pub(crate) fn gemm_at(
     c: &mut [f32],
 ) {
     assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n, "gemm: slice too short");
+    // Element (r, p) of a panel: r indexes rows of op(A) / columns of op(B), p indexes k.
+    let av = if ta { Strided { src: a, rs: 1, cs: m } } else { Strided { src: a, rs: k, cs: 1 } };
+    let b = BOperand::Strided(b_view(tb, n, k, b));
+    run_product(level, allow_parallel, (m, n, k), alpha, AOperand::Strided(av), b, beta, c)
+}
+
+/// `C = alpha · op(A) · op(B) + beta · C` for operands the caller checked against `(m, n, k)`:
+/// the empty cases, then the product on `level`'s kernel, on the pool when large and allowed.
+#[allow(clippy::too_many_arguments)]
+fn run_product(
+    level: Level,
+    allow_parallel: bool,
+    (m, n, k): (usize, usize, usize),
+    alpha: f32,
+    a: AOperand,
+    b: BOperand,
+    beta: f32,
+    c: &mut [f32],
+) {
     // Soundness of the `unsafe` kernels below rests on this.
     assert!(level.is_supported(), "gemm: {} kernel not supported on this CPU", level.name());
     if m == 0 || n == 0 {
@@ -236,11 +255,8 @@ pub(crate) fn gemm_at(
         c.iter_mut().for_each(|x| *x = if beta == 0.0 { 0.0 } else { beta * *x });
         return;
     }
-    // Element (r, p) of a panel: r indexes rows of op(A) / columns of op(B), p indexes k.
-    let av = if ta { Strided { src: a, rs: 1, cs: m } } else { Strided { src: a, rs: k, cs: 1 } };
     let threads = if allow_parallel && 2 * m * n * k >= PARALLEL_MIN_FLOPS { rayon::current_num_threads() } else { 1 };
-    let b = BOperand::Strided(b_view(tb, n, k, b));
-    let p = Problem { m, n, k, alpha, beta, a: AOperand::Strided(av), b, threads };
+    let p = Problem { m, n, k, alpha, beta, a, b, threads };
     dispatch(level, m, RunProblem { p: &p, c });
 }
 
@@ -259,20 +275,9 @@ pub fn gemm_b_panels(
     beta: f32,
     c: &mut [f32],
 ) {
-    let level = Level::detect();
     assert!(a.len() >= m * k && c.len() >= m * n, "gemm: slice too short");
-    if m == 0 || n == 0 {
-        return;
-    }
-    let c = &mut c[..m * n];
-    if k == 0 {
-        c.iter_mut().for_each(|x| *x = if beta == 0.0 { 0.0 } else { beta * *x });
-        return;
-    }
     let av = Strided { src: a, rs: k, cs: 1 };
-    let threads = if parallel && 2 * m * n * k >= PARALLEL_MIN_FLOPS { rayon::current_num_threads() } else { 1 };
-    let p = Problem { m, n, k, alpha, beta, a: AOperand::Strided(av), b: BOperand::Panels(b), threads };
-    dispatch(level, m, RunProblem { p: &p, c });
+    run_product(Level::detect(), parallel, (m, n, k), alpha, AOperand::Strided(av), BOperand::Panels(b), beta, c)
 }
 
 /// `op(B)` as the packer reads it (see [`gemm`] for `tb`).
@@ -380,17 +385,10 @@ impl PackedA {
     fn gemm_at(&self, allow_parallel: bool, tb: bool, n: usize, alpha: f32, b: &[f32], beta: f32, c: &mut [f32]) {
         let (m, k) = (self.m, self.k);
         assert!(b.len() >= k * n && c.len() >= m * n, "gemm: slice too short");
-        if m == 0 || n == 0 || k == 0 {
-            // Nothing was packed: the plain path handles the degenerate cases.
-            return gemm_at(self.level, false, false, tb, m, n, k, alpha, &[], b, beta, c);
-        }
-        let c = &mut c[..m * n];
-        let threads =
-            if allow_parallel && 2 * m * n * k >= PARALLEL_MIN_FLOPS { rayon::current_num_threads() } else { 1 };
+        // With `m`, `n` or `k` zero nothing was packed, and nothing is read.
         let data = self.data.slice(self.len);
         let b = BOperand::Strided(b_view(tb, n, k, b));
-        let p = Problem { m, n, k, alpha, beta, a: AOperand::Packed(data), b, threads };
-        dispatch(self.level, m, RunProblem { p: &p, c });
+        run_product(self.level, allow_parallel, (m, n, k), alpha, AOperand::Packed(data), b, beta, c)
     }
 }
 
@@ -992,6 +990,11 @@ mod tests {
             gemm_at(level, true, false, false, 0, 3, 4, 1.0, &[], &[0.0; 12], 0.0, &mut []);
             gemm_at(level, true, false, false, 3, 0, 4, 1.0, &[0.0; 12], &[], 0.0, &mut []);
         }
+        // A packed operand and a product with no columns, or an operand with no steps.
+        PackedA::new(false, 3, 4, &[1.0; 12]).gemm(false, 0, 1.0, &[], 0.0, &mut []);
+        let mut c = vec![f32::NAN; 6];
+        PackedA::new(false, 3, 0, &[]).gemm(false, 2, 1.0, &[], 0.0, &mut c);
+        assert_eq!(c, vec![0.0; 6]);
     }
 
     #[test]
