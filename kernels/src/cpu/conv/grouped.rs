@@ -163,14 +163,15 @@ pub(super) fn conv2d_backward_weight_grouped(g: &Conv2dGeom, x: &[f32], dy: &[f3
 
 /// Whether [`conv2d_forward_and_weight_grad_grouped`] applies: the weight gradient is one
 /// running sum over the same groups as the forward (a large weight), so the two can share
-/// each group's im2col.
+/// each group's padded input and panel offsets.
 pub(super) fn shares_im2col(g: &Conv2dGeom) -> bool {
     g.grouped() && !g.is_dense() && g.n > 0 && g.w_len() >= DW_SINGLE_SUM_MIN
 }
 
 /// [`conv2d_forward_grouped`] and [`conv2d_backward_weight_grouped`] (with upstream `dy`) in one
-/// pass over the groups, each group's im2col of `x` built once for both GEMMs. The groups, GEMMs
-/// and summation order are theirs, so both results are bit-identical to the separate calls.
+/// pass over the groups, each group's input padded (and its im2col panels' offsets listed) once
+/// for both GEMMs. The groups, GEMMs and summation order are theirs, so both results are
+/// bit-identical to the separate calls.
 pub(super) fn conv2d_forward_and_weight_grad_grouped(
     g: &Conv2dGeom,
     x: &[f32],

@@ -295,8 +295,8 @@ pub fn conv2d_backward_weight(g: &Conv2dGeom, x: &[f32], dy: &[f32], dw: &mut [f
 /// `y = conv2d(x, w)` and, for an upstream gradient `dy` (`n × c_out × oh × ow`), the weight
 /// gradient `dw`, both overwritten: what a transposed convolution's backward needs (its input
 /// gradient is this convolution's forward of its output gradient, its weight gradient this
-/// convolution's). Where both run grouped the im2col of `x` is built once (the DCGAN's
-/// 14 × 14 → 7 × 7 layer's is its largest gather); elsewhere it is the two calls.
+/// convolution's). Where both run grouped, `x` is padded for both GEMMs' implicit im2col once
+/// (the DCGAN's 14 × 14 → 7 × 7 layer); elsewhere it is the two calls.
 pub fn conv2d_forward_and_backward_weight(
     g: &Conv2dGeom,
     x: &[f32],
