@@ -221,8 +221,8 @@ fn all_tap_pairs(g: &Conv2dGeom) -> Vec<Vec<(usize, usize)>> {
 /// implicitly, [`super::implicit`]): overwrites `x` (`m` samples) from `cols` (`K × m·P`), one
 /// input plane per task. The group's planes are small (`P < 64` outputs; the DCGAN's 7 × 7 from
 /// 14 × 14 at stride 2), so [`col2im_tap_add`]'s per-row slicing cost more than the adding
-/// (≈ 25 % of the DCGAN step with the gather that preceded [`super::implicit`]): each tap's
-/// `(q, cell)` pairs are listed once per call and every plane adds through them. Each cell
+/// (per-row gathers and scatters once took ≈ 25 % of the DCGAN step): each tap's `(q, cell)`
+/// pairs are listed once per call and every plane adds through them. Each cell
 /// receives its terms in tap order, as from [`col2im`].
 pub(super) fn col2im_group(g: &Conv2dGeom, cols: &[f32], m: usize, x: &mut [f32]) {
     let (hw, p) = (g.h * g.w, g.positions());

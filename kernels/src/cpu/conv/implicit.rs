@@ -135,6 +135,7 @@ impl BPanels for Im2colPanelsT<'_, '_> {
 mod tests {
     use super::super::im2col::im2col;
     use super::*;
+    use crate::cpu::gemm::reference_panels;
     use proptest::prelude::*;
 
     /// The group's im2col matrix written out (`K × m·P`), sample by sample.
@@ -149,29 +150,6 @@ mod tests {
             }
         }
         cols
-    }
-
-    /// What [`BPanels::pack`] must write, read off a matrix `b` (`k × n`) element by element.
-    fn panels_of(
-        b: &[f32],
-        n: usize,
-        cols: Range<usize>,
-        first: usize,
-        p0: usize,
-        kc: usize,
-        width: usize,
-    ) -> Vec<f32> {
-        let panels = (cols.len() - first * width).div_ceil(width);
-        let mut out = vec![0.0; panels * kc * width];
-        for (i, panel) in out.chunks_exact_mut(kc * width).enumerate() {
-            for (p, line) in panel.chunks_exact_mut(width).enumerate() {
-                for (j, v) in line.iter_mut().enumerate() {
-                    let c = cols.start + (first + i) * width + j;
-                    *v = if c < cols.end { b[(p0 + p) * n + c] } else { 0.0 };
-                }
-            }
-        }
-        out
     }
 
     fn transpose(b: &[f32], rows: usize, cols: usize) -> Vec<f32> {
@@ -204,7 +182,8 @@ mod tests {
                 let p0 = split % rows;
                 let kc = rows - p0;
                 let first = split % ncols.div_ceil(width);
-                let want = panels_of(mat, ncols, 0..ncols, first, p0, kc, width);
+                let mut want = vec![f32::NAN; ncols.div_ceil(width).saturating_sub(first) * kc * width];
+                reference_panels(mat, ncols, 0..ncols, first, p0, kc, width, &mut want);
                 let mut got = vec![f32::NAN; want.len()];
                 b.pack(0..ncols, first, p0, kc, width, &mut got);
                 prop_assert!(got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()), "{g:?}");

@@ -447,6 +447,31 @@ pub trait BPanels: Sync {
     fn pack(&self, cols: Range<usize>, first: usize, p0: usize, kc: usize, width: usize, dst: &mut [f32]);
 }
 
+/// The [`BPanels`] contract read element by element off a matrix `b` (`k × n`, row-major):
+/// what any packer must write into `dst`. The reference the packers are tested against.
+#[cfg(test)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn reference_panels(
+    b: &[f32],
+    n: usize,
+    cols: Range<usize>,
+    first: usize,
+    p0: usize,
+    kc: usize,
+    width: usize,
+    dst: &mut [f32],
+) {
+    for (i, panel) in dst.chunks_exact_mut(kc * width).enumerate() {
+        let c0 = cols.start + (first + i) * width;
+        for (p, line) in panel.chunks_exact_mut(width).enumerate() {
+            for (j, out) in line.iter_mut().enumerate() {
+                let col = c0 + j;
+                *out = if col < cols.end { b[(p0 + p) * n + col] } else { 0.0 };
+            }
+        }
+    }
+}
+
 /// One call's operands, in the panel views the packers read.
 struct Problem<'a> {
     m: usize,
@@ -916,8 +941,7 @@ mod tests {
         }
     }
 
-    /// `op(B)` given as panels: element (p, j) of `b` (`k × n`, row-major), packed one element at
-    /// a time, the plainest reading of the [`BPanels`] contract.
+    /// `op(B)` given as panels, packed by [`reference_panels`].
     struct PlainPanels<'a> {
         b: &'a [f32],
         n: usize,
@@ -925,15 +949,7 @@ mod tests {
 
     impl BPanels for PlainPanels<'_> {
         fn pack(&self, cols: Range<usize>, first: usize, p0: usize, kc: usize, width: usize, dst: &mut [f32]) {
-            for (i, panel) in dst.chunks_exact_mut(kc * width).enumerate() {
-                let c0 = cols.start + (first + i) * width;
-                for (p, line) in panel.chunks_exact_mut(width).enumerate() {
-                    for (j, out) in line.iter_mut().enumerate() {
-                        let col = c0 + j;
-                        *out = if col < cols.end { self.b[(p0 + p) * self.n + col] } else { 0.0 };
-                    }
-                }
-            }
+            reference_panels(self.b, self.n, cols, first, p0, kc, width, dst)
         }
     }
 
