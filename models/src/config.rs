@@ -107,11 +107,12 @@ pub struct Config {
     /// GAN methods: the generator's noise dimension.
     pub z_dim: usize,
     /// GANOCC: "train until" thresholds — G until L_G < g_loss_threshold; D_k until its real and
-    /// synthetic losses are below d_real_threshold and d_fake_threshold — each loop capped at
-    /// step_cap steps; the loss weights α_data, α_z; which ensemble to keep.
+    /// synthetic losses are below d_real_threshold and d_fake_threshold — G's loop capped at
+    /// g_step_cap steps, D_k's at step_cap; the loss weights α_data, α_z; which ensemble to keep.
     pub g_loss_threshold: f32,
     pub d_real_threshold: f32,
     pub d_fake_threshold: f32,
+    pub g_step_cap: usize,
     pub step_cap: usize,
     pub alpha_data: f32,
     pub alpha_z: f32,
@@ -170,6 +171,7 @@ impl Config {
             g_loss_threshold: 1.0,
             d_real_threshold: 0.1,
             d_fake_threshold: 1.0,
+            g_step_cap: 5,
             step_cap: 500,
             alpha_data: 1.0,
             alpha_z: 1.0,
@@ -198,9 +200,11 @@ impl Config {
             }
             "ganocc" => {
                 // Paper: N_D = 250 epochs; DCGAN's Adam (lr 2e-4) and batch 64. The paper sets no
-                // step cap; quick runs cap each "train until" loop at 200 steps.
+                // step cap; quick runs cap D_k's "train until" loop at 200 steps. G's loop stops
+                // after 5 steps in both: with hundreds, G collapses onto one sample (README).
                 c.epochs = if preset == Preset::Paper { 250 } else { 10 };
                 c.step_cap = if preset == Preset::Paper { 500 } else { 200 };
+                c.g_step_cap = 5;
                 c.lr = 2e-4;
                 c.batch_size = 64;
             }
@@ -256,6 +260,7 @@ impl Config {
             "g_loss_threshold": f(self.g_loss_threshold),
             "d_real_threshold": f(self.d_real_threshold),
             "d_fake_threshold": f(self.d_fake_threshold),
+            "g_step_cap": self.g_step_cap,
             "step_cap": self.step_cap,
             "alpha_data": f(self.alpha_data),
             "alpha_z": f(self.alpha_z),
@@ -319,6 +324,8 @@ impl Config {
             g_loss_threshold: f("g_loss_threshold")?,
             d_real_threshold: f("d_real_threshold")?,
             d_fake_threshold: f("d_fake_threshold")?,
+            // Models saved before G had a cap of its own capped both loops at step_cap.
+            g_step_cap: u("g_step_cap").or_else(|_| u("step_cap"))?,
             step_cap: u("step_cap")?,
             alpha_data: f("alpha_data")?,
             alpha_z: f("alpha_z")?,
@@ -359,6 +366,7 @@ impl Config {
         )?;
         check(self.z_dim >= 1, "--z-dim must be ≥ 1")?;
         check(self.step_cap >= 1, "--step-cap must be ≥ 1")?;
+        check(self.g_step_cap >= 1, "--g-step-cap must be ≥ 1")?;
         for (v, name) in [
             (self.g_loss_threshold, "--g-loss-threshold"),
             (self.d_real_threshold, "--d-real-threshold"),

@@ -40,6 +40,8 @@ fn unreachable_thresholds_stop_at_the_step_cap_and_are_counted() {
         "3",
         "--step-cap",
         "4",
+        "--g-step-cap",
+        "3",
         "--g-loss-threshold",
         "1e-9",
         "--d-real-threshold",
@@ -56,8 +58,9 @@ fn unreachable_thresholds_stop_at_the_step_cap_and_are_counted() {
     // Epoch 1 trains no G (the ensemble is empty); epochs 2 and 3 hit the cap.
     assert_eq!(r["g_cap_hits"], 2, "{r}");
     assert_eq!(r["d_steps"], serde_json::json!([4, 4, 4]));
-    assert_eq!(r["g_steps"], serde_json::json!([0, 4, 4]));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("hit its step cap (4) in 2 of 3 epochs, D_k in 3"));
+    assert_eq!(r["g_steps"], serde_json::json!([0, 3, 3]));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("G hit its step cap (3) in 2 of 3 epochs, D_k its cap (4) in 3"), "{stderr}");
     let _ = std::fs::remove_dir_all(&out);
 }
 

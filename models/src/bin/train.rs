@@ -105,9 +105,12 @@ struct Args {
     /// GANOCC: … and its loss on synthetic data below this
     #[arg(long)]
     d_fake_threshold: Option<f32>,
-    /// GANOCC: most steps of any "train until" loop
+    /// GANOCC: most steps of D_k's "train until" loop per epoch
     #[arg(long)]
     step_cap: Option<usize>,
+    /// GANOCC: most steps of G's "train until" loop per epoch
+    #[arg(long)]
+    g_step_cap: Option<usize>,
     /// GANOCC: weight of the loss on real data
     #[arg(long)]
     alpha_data: Option<f32>,
@@ -205,6 +208,7 @@ fn config(a: &Args, input: InputKind) -> Result<Config> {
     c.d_real_threshold = a.d_real_threshold.unwrap_or(c.d_real_threshold);
     c.d_fake_threshold = a.d_fake_threshold.unwrap_or(c.d_fake_threshold);
     c.step_cap = a.step_cap.unwrap_or(c.step_cap);
+    c.g_step_cap = a.g_step_cap.unwrap_or(c.g_step_cap);
     c.alpha_data = a.alpha_data.unwrap_or(c.alpha_data);
     c.alpha_z = a.alpha_z.unwrap_or(c.alpha_z);
     if let Some(v) = &a.ganocc_keep {

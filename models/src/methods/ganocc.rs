@@ -7,8 +7,11 @@
 //! C(x) = Π_k σ(D_k(x)) is computed in log space; the anomaly score is
 //! −log C(x) = Σ_k softplus(−D_k(x)).
 //!
-//! Every "train until" loop stops at `step_cap` steps; how often that happened is counted
-//! and reported (results.json `method_report`, and a line on stderr).
+//! Every "train until" loop stops at a step cap (G's `g_step_cap`, D_k's `step_cap`); how often
+//! that happened is counted and reported (results.json `method_report`, and a line on stderr).
+//! G's cap is small (5) on purpose: trained for hundreds of steps against a frozen ensemble, G
+//! converges on the single point C rates most real — every sample alike — and the D_k that
+//! follow learn to reject one image each (README, GANOCC).
 
 use super::{state_value, Detector};
 use crate::batch::{batch, epoch_batches, map_in_chunks};
@@ -160,8 +163,8 @@ impl Ganocc {
         })?)
     }
 
-    /// Trains G against C = the first k members until L_G < threshold; returns (steps, capped,
-    /// last loss).
+    /// Trains G against C = the first k members until L_G < threshold, at most `g_step_cap`
+    /// steps; returns (steps, capped, last loss).
     fn train_generator(
         &self,
         stack: Option<&Stack>,
@@ -171,7 +174,8 @@ impl Ganocc {
     ) -> Result<(usize, bool, f32)> {
         let Some(stack) = stack else { return Ok((0, false, 0.0)) };
         let (n, d, dev) = (self.cfg.batch_size, input_len(self.input), self.device());
-        for step in 0..=self.cfg.step_cap {
+        let cap = self.cfg.g_step_cap;
+        for step in 0..=cap {
             let z = self.gen.noise(n, &mut run.rng, dev)?;
             let fake = self.gen.forward(&z, Mode::Train)?.reshape(&[n, d])?;
             let loss = stack.neg_log_c(&fake)?.mean_all()?;
@@ -179,14 +183,14 @@ impl Ganocc {
             if value < self.cfg.g_loss_threshold {
                 return Ok((step, false, value));
             }
-            if step == self.cfg.step_cap {
+            if step == cap {
                 return Ok((step, true, value));
             }
             opt.zero_grad();
             loss.backward()?;
             opt.step()?;
         }
-        unreachable!("the loop returns at step_cap")
+        unreachable!("the loop returns at g_step_cap")
     }
 
     /// `count` samples from G (flattened, evaluation mode: running batch-norm statistics).
@@ -370,7 +374,8 @@ impl Detector for Ganocc {
         let (g_caps, d_caps) =
             rows.iter().fold((0, 0), |(g, d), r| (g + (r[2] > 0.0) as usize, d + (r[3] > 0.0) as usize));
         eprintln!(
-            "ganocc: G hit its step cap ({}) in {g_caps} of {epochs} epochs, D_k in {d_caps}; ensemble keeps {} members",
+            "ganocc: G hit its step cap ({}) in {g_caps} of {epochs} epochs, D_k its cap ({}) in {d_caps}; ensemble keeps {} members",
+            self.cfg.g_step_cap,
             self.cfg.step_cap,
             self.kept()
         );
@@ -443,6 +448,7 @@ impl Detector for Ganocc {
         let trained: Vec<&[f32; STATS]> = rows.iter().filter(|r| r[0] + r[1] > 0.0).collect();
         Some(json!({
             "members_kept": self.kept(),
+            "g_step_cap": self.cfg.g_step_cap,
             "step_cap": self.cfg.step_cap,
             "g_cap_hits": trained.iter().filter(|r| r[2] > 0.0).count(),
             "d_cap_hits": trained.iter().filter(|r| r[3] > 0.0).count(),
