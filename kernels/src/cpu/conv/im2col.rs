@@ -200,42 +200,88 @@ pub(super) fn col2im(g: &Conv2dGeom, col: &mut [f32], x: &mut [f32]) {
     }
 }
 
-/// Tap `t`'s valid positions as `(q, cell)` pairs, `q` ascending: entry `q` (of `oh·ow`) of its
-/// im2col row copies input cell `cell` of the plane; the other entries read padding.
-fn tap_pairs(g: &Conv2dGeom, t: &Tap) -> Vec<(usize, usize)> {
-    let (w, s, pad, ow) = (g.w, g.stride, g.pad, g.ow());
-    if t.is_empty() {
-        return Vec::new();
-    }
-    let rows = t.oy.0..t.oy.1;
-    rows.flat_map(|oy| (t.ox.0..t.ox.1).map(move |ox| (oy * ow + ox, (oy * s + t.a - pad) * w + ox * s + t.b - pad)))
-        .collect()
+/// For every input cell of a plane, where its terms lie in a group's `dCOL` (`K × ld`, taps of
+/// one input channel in rows `0..kh·kw`, sample at column 0): offsets `t·ld + q`, `t` ascending,
+/// in compressed rows — cell `c` owns `offsets[starts[c]..starts[c + 1]]`.
+struct CellTerms {
+    starts: Vec<u32>,
+    offsets: Vec<u32>,
+    /// The largest offset plus one (0 if no cell has a term).
+    span: usize,
 }
 
-/// [`tap_pairs`] of every tap `(a, b)`, in im2col row order.
-fn all_tap_pairs(g: &Conv2dGeom) -> Vec<Vec<(usize, usize)>> {
-    (0..g.kh * g.kw).map(|t| tap_pairs(g, &Tap::new(g, t / g.kw, t % g.kw))).collect()
+impl CellTerms {
+    fn new(g: &Conv2dGeom, ld: usize) -> CellTerms {
+        let (hw, ow) = (g.h * g.w, g.ow());
+        let mut per_cell: Vec<Vec<u32>> = vec![Vec::new(); hw];
+        for t in 0..g.kh * g.kw {
+            let tap = Tap::new(g, t / g.kw, t % g.kw);
+            if tap.is_empty() {
+                continue;
+            }
+            for oy in tap.oy.0..tap.oy.1 {
+                for ox in tap.ox.0..tap.ox.1 {
+                    let cell = (oy * g.stride + tap.a - g.pad) * g.w + ox * g.stride + tap.b - g.pad;
+                    let off = t * ld + oy * ow + ox;
+                    per_cell[cell].push(u32::try_from(off).expect("a group's dCOL offsets fit in u32"));
+                }
+            }
+        }
+        let mut starts = Vec::with_capacity(hw + 1);
+        starts.push(0u32);
+        let mut offsets = Vec::new();
+        for terms in &per_cell {
+            offsets.extend_from_slice(terms);
+            starts.push(offsets.len() as u32);
+        }
+        let span = offsets.iter().map(|&o| o as usize + 1).max().unwrap_or(0);
+        CellTerms { starts, offsets, span }
+    }
 }
 
 /// The adjoint of a group's im2col matrix (which the grouped forward and weight gradient read
 /// implicitly, [`super::implicit`]): overwrites `x` (`m` samples) from `cols` (`K × m·P`), one
 /// input plane per task. The group's planes are small (`P < 64` outputs; the DCGAN's 7 × 7 from
-/// 14 × 14 at stride 2), so [`col2im_tap_add`]'s per-row slicing cost more than the adding
-/// (per-row gathers and scatters once took ≈ 25 % of the DCGAN step): each tap's `(q, cell)`
-/// pairs are listed once per call and every plane adds through them. Each cell
-/// receives its terms in tap order, as from [`col2im`].
+/// 14 × 14 at stride 2), so per-row slicing would cost more than the adding; instead each cell
+/// gathers its terms ([`CellTerms`], listed once per call) into a register and is written once.
+/// Each cell sums its terms in tap order starting from zero, as [`col2im`] adds them.
 pub(super) fn col2im_group(g: &Conv2dGeom, cols: &[f32], m: usize, x: &mut [f32]) {
-    let (hw, p) = (g.h * g.w, g.positions());
+    let (hw, p, taps) = (g.h * g.w, g.positions(), g.kh * g.kw);
     let ld = m * p;
-    let pairs = all_tap_pairs(g);
-    let taps = pairs.len();
-    x.par_chunks_mut(hw).enumerate().with_min_len(4).for_each(|(j, plane)| {
-        let (i, ci) = (j / g.c_in, j % g.c_in);
-        plane.fill(0.0);
-        for (t, pairs) in pairs.iter().enumerate() {
-            let seg = &cols[(ci * taps + t) * ld + i * p..][..p];
-            for &(q, cell) in pairs {
-                plane[cell] += seg[q];
+    let terms = CellTerms::new(g, ld);
+    assert_eq!(cols.len(), g.c_in * taps * ld, "dCOL is K × m·P");
+    assert_eq!(x.len(), m * g.c_in * hw, "x holds the group's m samples");
+    // Tasks by input channel, each with a run of samples in order: a task then reads its
+    // channel's kh·kw rows of `dCOL` front to back (a few streams the prefetcher follows) rather
+    // than hopping between channels' rows for every plane. Few channels (the DCGAN's output
+    // layer has one) are cut into runs of samples so that there are at least 16 tasks.
+    let run = m.div_ceil((16 / g.c_in).max(1)).max(1);
+    let mut tasks: Vec<(usize, usize, Vec<&mut [f32]>)> = Vec::new();
+    let mut by_channel: Vec<Vec<&mut [f32]>> = (0..g.c_in).map(|_| Vec::with_capacity(m)).collect();
+    for (j, plane) in x.chunks_exact_mut(hw).enumerate() {
+        by_channel[j % g.c_in].push(plane);
+    }
+    for (ci, planes) in by_channel.into_iter().enumerate() {
+        let mut planes = planes.into_iter();
+        for i0 in (0..m).step_by(run) {
+            tasks.push((ci, i0, planes.by_ref().take(run).collect()));
+        }
+    }
+    tasks.into_par_iter().for_each(|(ci, i0, planes)| {
+        for (i, plane) in (i0..).zip(planes) {
+            let base = ci * taps * ld + i * p;
+            // Every offset is below `span` ≤ taps·ld − (m − 1)·p (a tap row's last sample
+            // starts at (m − 1)·p), so `base + off` stays inside this channel's rows of `cols`.
+            assert!(base + terms.span <= cols.len());
+            let src = &cols[base..];
+            for (c, out) in plane.iter_mut().enumerate() {
+                let (lo, hi) = (terms.starts[c] as usize, terms.starts[c + 1] as usize);
+                let mut acc = 0.0f32;
+                for &off in &terms.offsets[lo..hi] {
+                    // SAFETY: off < span and base + span ≤ cols.len() (asserted above).
+                    acc += unsafe { *src.get_unchecked(off as usize) };
+                }
+                *out = acc;
             }
         }
     });
