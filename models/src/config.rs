@@ -389,16 +389,19 @@ mod tests {
     fn the_json_form_round_trips_every_field() {
         let mut c = Config::preset("ics", Preset::Paper, InputKind::Mnist).unwrap();
         c.pretrain_weight_decay = 5e-4;
+        (c.g_step_cap, c.step_cap) = (7, 300);
         (c.weight_init, c.dictionary_init) = (WeightInit::Glorot, true);
         let back = Config::from_json(&c.to_json()).unwrap();
         assert_eq!(back.to_json(), c.to_json());
         assert_eq!((back.ssim_range, back.pretrain_weight_decay, back.weight_init), (255.0, 5e-4, WeightInit::Glorot));
         assert!(back.dictionary_init);
+        assert_eq!((back.g_step_cap, back.step_cap), (7, 300));
     }
 
-    /// Models saved before `pretrain_weight_decay`, `ssim_range`, `leaky_slope` and
-    /// `weight_init` / `dictionary_init` existed still load, with what those runs used: the main
-    /// weight decay, the images' own range, slope 0.1, PyTorch's initialisation, random filters.
+    /// Models saved before `pretrain_weight_decay`, `ssim_range`, `leaky_slope`,
+    /// `weight_init` / `dictionary_init` and `g_step_cap` existed still load, with what those runs
+    /// used: the main weight decay, the images' own range, slope 0.1, PyTorch's initialisation,
+    /// random filters, and GANOCC's one cap for both loops.
     #[test]
     fn older_saved_configurations_load_with_the_old_behaviour() {
         let mut v = Config::preset("ics", Preset::Quick, InputKind::Mnist).unwrap().to_json();
@@ -408,9 +411,12 @@ mod tests {
         obj.remove("leaky_slope");
         obj.remove("weight_init");
         obj.remove("dictionary_init");
+        obj.remove("g_step_cap");
         obj.insert("weight_decay".into(), json!(2e-6));
+        obj.insert("step_cap".into(), json!(200));
         let c = Config::from_json(&v).unwrap();
         assert_eq!((c.pretrain_weight_decay, c.ssim_range, c.leaky_slope), (2e-6, 0.0, 0.1));
+        assert_eq!((c.g_step_cap, c.step_cap), (200, 200));
         assert_eq!((c.weight_init, c.dictionary_init), (WeightInit::Pytorch, false));
         // A name this build does not know is an error, not a silent default.
         v.as_object_mut().unwrap().insert("weight_init".into(), json!("he"));
