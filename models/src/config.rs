@@ -103,6 +103,8 @@ pub struct Config {
     /// ICS: the data range L in SSIM's constants C1 = (K1·L)², C2 = (K2·L)²; 0 = the images'
     /// own range (max − min of the pixels).
     pub ssim_range: f32,
+    /// ICS: dropout rate on the classifier's dense-layer inputs while it trains (0 = none).
+    pub dropout: f32,
     pub iterations: usize,
     /// GAN methods: the generator's noise dimension.
     pub z_dim: usize,
@@ -166,6 +168,7 @@ impl Config {
             rho: 0.1,
             ics_constraints: true,
             ssim_range: 0.0,
+            dropout: 0.0,
             iterations: 0,
             z_dim: 100,
             g_loss_threshold: 1.0,
@@ -255,6 +258,7 @@ impl Config {
             "rho": f(self.rho),
             "ics_constraints": self.ics_constraints,
             "ssim_range": f(self.ssim_range),
+            "dropout": f(self.dropout),
             "iterations": self.iterations,
             "z_dim": self.z_dim,
             "g_loss_threshold": f(self.g_loss_threshold),
@@ -319,6 +323,7 @@ impl Config {
             ics_constraints: v.get("ics_constraints").and_then(Value::as_bool).ok_or_else(|| bad("ics_constraints"))?,
             // Models saved before the flag existed used the images' own range.
             ssim_range: f("ssim_range").unwrap_or(0.0),
+            dropout: f("dropout").unwrap_or(0.0),
             iterations: u("iterations")?,
             z_dim: u("z_dim")?,
             g_loss_threshold: f("g_loss_threshold")?,
@@ -360,6 +365,7 @@ impl Config {
         check(self.radius_every >= 1, "the radius update period must be ≥ 1 epoch")?;
         check(self.ocnn_hidden >= 1, "--ocnn-hidden must be ≥ 1")?;
         check(self.rho > 0.0 && self.rho < 1.0, "--rho must lie in (0, 1)")?;
+        check(self.dropout >= 0.0 && self.dropout < 1.0, "--dropout must lie in [0, 1)")?;
         check(
             self.ssim_range.is_finite() && self.ssim_range >= 0.0,
             "--ssim-range must be ≥ 0 (0 = the images' range)",
@@ -389,6 +395,7 @@ mod tests {
     fn the_json_form_round_trips_every_field() {
         let mut c = Config::preset("ics", Preset::Paper, InputKind::Mnist).unwrap();
         c.pretrain_weight_decay = 5e-4;
+        c.dropout = 0.5;
         (c.g_step_cap, c.step_cap) = (7, 300);
         (c.weight_init, c.dictionary_init) = (WeightInit::Glorot, true);
         let back = Config::from_json(&c.to_json()).unwrap();
@@ -396,12 +403,13 @@ mod tests {
         assert_eq!((back.ssim_range, back.pretrain_weight_decay, back.weight_init), (255.0, 5e-4, WeightInit::Glorot));
         assert!(back.dictionary_init);
         assert_eq!((back.g_step_cap, back.step_cap), (7, 300));
+        assert_eq!(back.dropout, 0.5);
     }
 
     /// Models saved before `pretrain_weight_decay`, `ssim_range`, `leaky_slope`,
-    /// `weight_init` / `dictionary_init` and `g_step_cap` existed still load, with what those runs
-    /// used: the main weight decay, the images' own range, slope 0.1, PyTorch's initialisation,
-    /// random filters, and GANOCC's one cap for both loops.
+    /// `weight_init` / `dictionary_init`, `g_step_cap` and `dropout` existed still load, with what
+    /// those runs used: the main weight decay, the images' own range, slope 0.1, PyTorch's
+    /// initialisation, random filters, GANOCC's one cap for both loops, and no dropout.
     #[test]
     fn older_saved_configurations_load_with_the_old_behaviour() {
         let mut v = Config::preset("ics", Preset::Quick, InputKind::Mnist).unwrap().to_json();
@@ -412,11 +420,13 @@ mod tests {
         obj.remove("weight_init");
         obj.remove("dictionary_init");
         obj.remove("g_step_cap");
+        obj.remove("dropout");
         obj.insert("weight_decay".into(), json!(2e-6));
         obj.insert("step_cap".into(), json!(200));
         let c = Config::from_json(&v).unwrap();
         assert_eq!((c.pretrain_weight_decay, c.ssim_range, c.leaky_slope), (2e-6, 0.0, 0.1));
         assert_eq!((c.g_step_cap, c.step_cap), (200, 200));
+        assert_eq!(c.dropout, 0.0);
         assert_eq!((c.weight_init, c.dictionary_init), (WeightInit::Pytorch, false));
         // A name this build does not know is an error, not a silent default.
         v.as_object_mut().unwrap().insert("weight_init".into(), json!("he"));

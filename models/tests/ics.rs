@@ -71,9 +71,22 @@ fn the_split_is_deterministic_for_a_seed() {
 #[test]
 fn a_killed_run_resumes_in_the_classifier_loop_to_the_same_scores() {
     // 1 autoencoder epoch, then 50 iterations checkpointed every 2; killed past iteration 20.
+    // With dropout, whose masks a resumed run must draw as the uninterrupted one did.
     let (full, cut) = (tmp("full"), tmp("cut"));
-    let args =
-        ["--method", "ics", "--pretrain-epochs", "1", "--iterations", "50", "--device", "cpu", "--quiet", "--out"];
+    let args = [
+        "--method",
+        "ics",
+        "--pretrain-epochs",
+        "1",
+        "--iterations",
+        "50",
+        "--dropout",
+        "0.5",
+        "--device",
+        "cpu",
+        "--quiet",
+        "--out",
+    ];
     let reference = train(&[&args[..], &[full.to_str().unwrap()]].concat());
     assert!(reference.status.success(), "{}", String::from_utf8_lossy(&reference.stderr));
 

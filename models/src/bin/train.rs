@@ -90,6 +90,9 @@ struct Args {
     /// ICS: data range L in SSIM's constants (K1·L)², (K2·L)²; 0 = the images' own range
     #[arg(long)]
     ssim_range: Option<f32>,
+    /// ICS: dropout rate on the classifier's dense-layer inputs (z included) while it trains
+    #[arg(long)]
+    dropout: Option<f32>,
     /// ICS: training iterations
     #[arg(long)]
     iterations: Option<usize>,
@@ -203,6 +206,7 @@ fn config(a: &Args, input: InputKind) -> Result<Config> {
     }
     c.iterations = a.iterations.unwrap_or(c.iterations);
     c.ssim_range = a.ssim_range.unwrap_or(c.ssim_range);
+    c.dropout = a.dropout.unwrap_or(c.dropout);
     c.z_dim = a.z_dim.unwrap_or(c.z_dim);
     c.g_loss_threshold = a.g_loss_threshold.unwrap_or(c.g_loss_threshold);
     c.d_real_threshold = a.d_real_threshold.unwrap_or(c.d_real_threshold);

@@ -13,7 +13,8 @@
 //!    dispersion (Eq. 4) on atypical pairs, L_disp = −mean log dist.
 //!    Closeness and dispersion share one Adam (the distance model's), the BCE has its own.
 //!    Every loss carries the L2 penalty λ·Σ‖W‖² of the convolution kernels (§3.1, λ = 1e-6).
-//!    `--ics-constraints off` steps only the BCE (the paper's NNwICS).
+//!    `--ics-constraints off` steps only the BCE (the paper's NNwICS). `--dropout p` drops the
+//!    inputs of the dense layers (z included) in these steps, as AlexNet's dense layers do.
 //! 3. Score = the classification head's logit (monotone in its output probability, so the same
 //!    ranking and AUC, without the ties of a sigmoid saturating at 1.0 in f32).
 //!
@@ -280,6 +281,13 @@ impl Ics {
         LoopState { opts, vars, orders, positions }
     }
 
+    /// The dropout masks' generator for loss `k` of iteration `it`: a function of the method's
+    /// seed and the step alone, so a resumed run draws the same masks without a stored state.
+    fn dropout_rng(&self, it: usize, k: usize) -> Rng {
+        let label = 0x1c5_d80b ^ ((it as u64) << 2 | k as u64);
+        Rng::new(self.rng.clone().fork(label).next_u64())
+    }
+
     /// Logits of dist(z_i, z_j) for `pairs` of rows of z.
     fn dist_logits(&self, z: &Tensor, pairs: &[(usize, usize)]) -> engine::Result<Tensor> {
         let n = pairs.len();
@@ -350,12 +358,14 @@ impl Ics {
                 }
                 let rng = &mut run.rng;
                 let t0 = Instant::now();
+                let (p, mrng) = (self.cfg.dropout, &mut self.dropout_rng(it, k));
                 let (loss, opt, n) = match k {
                     // Eq. 2: −log(1 − σ(a)) = softplus(a), a the logit of dist.
                     0 | 2 => {
                         let idx = if k == 0 { s_typ.next(b, rng) } else { s_atyp.next(b, rng) };
                         let pairs = partner_pairs(idx.len(), rng);
-                        let a = self.dist_logits(&self.net.features(&batch(train, &idx, dev)?)?, &pairs)?;
+                        let a =
+                            self.dist_logits(&self.net.features_train(&batch(train, &idx, dev)?, p, mrng)?, &pairs)?;
                         // Eq. 4: −log σ(a) = softplus(−a).
                         let a = if k == 0 { a } else { a.neg()? };
                         (a.softplus()?.mean_all()?, &mut *opt_dist, idx.len())
@@ -363,7 +373,8 @@ impl Ics {
                     // Eq. 3, from the logits so it is finite for any input.
                     _ => {
                         let idx = s_all.next(b, rng);
-                        let logit = self.net.head(&self.net.features(&batch(train, &idx, dev)?)?)?;
+                        let z = self.net.features_train(&batch(train, &idx, dev)?, p, mrng)?;
+                        let logit = self.net.head_train(&z, p, mrng)?;
                         (logit.bce_with_logits(&label(&idx)?)?, &mut *opt_ic, idx.len())
                     }
                 };

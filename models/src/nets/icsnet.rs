@@ -79,6 +79,16 @@ impl IcsNet {
 
     /// Feature extraction subnetwork: x → z (`n × rep_dim`).
     pub fn features(&self, x: &Tensor) -> Result<Tensor> {
+        self.features_with(x, None)
+    }
+
+    /// [`features`](Self::features) in training, with dropout (rate `p`, masks from `rng`) on the
+    /// input of every dense layer, as AlexNet's dense layers have.
+    pub fn features_train(&self, x: &Tensor, p: f32, rng: &mut Rng) -> Result<Tensor> {
+        self.features_with(x, if p > 0.0 { Some((p, rng)) } else { None })
+    }
+
+    fn features_with(&self, x: &Tensor, mut drop: Option<(f32, &mut Rng)>) -> Result<Tensor> {
         let mut h = x.clone();
         for c in &self.convs {
             h = c.forward(&h)?.leaky_relu(LEAKY_SLOPE)?.max_pool2d(2, 2, 0)?;
@@ -87,9 +97,21 @@ impl IcsNet {
             h = h.flatten()?;
         }
         for d in &self.dense {
+            if let Some((p, rng)) = drop.as_mut() {
+                h = dropout(&h, *p, rng)?;
+            }
             h = d.forward(&h)?.leaky_relu(LEAKY_SLOPE)?;
         }
         Ok(h)
+    }
+
+    /// [`head`](Self::head) in training, with dropout (rate `p`) on z.
+    pub fn head_train(&self, z: &Tensor, p: f32, rng: &mut Rng) -> Result<Tensor> {
+        if p > 0.0 {
+            self.head(&dropout(z, p, rng)?)
+        } else {
+            self.head(z)
+        }
     }
 
     /// Classification subnetwork: z → logit of "atypical" (`n`); the probability is its sigmoid.
@@ -109,5 +131,50 @@ impl IcsNet {
             });
         }
         Ok(total)
+    }
+}
+
+/// Inverted dropout: each element kept with probability 1 − p and scaled by 1/(1 − p), so
+/// evaluation uses the network as it is.
+fn dropout(x: &Tensor, p: f32, rng: &mut Rng) -> Result<Tensor> {
+    let keep = 1.0 / (1.0 - p);
+    let mask = (0..x.numel()).map(|_| if rng.uniform() < p { 0.0 } else { keep }).collect();
+    x.mul(&Tensor::from_vec(mask, x.dims(), x.device())?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::Vars;
+    use engine::Device;
+
+    #[test]
+    fn dropout_zeroes_about_p_and_rescales_the_rest_so_the_mean_is_kept() {
+        let x = Tensor::from_vec(vec![2.0; 20_000], &[100, 200], Device::Cpu).unwrap();
+        let y = dropout(&x, 0.25, &mut Rng::new(3)).unwrap().to_vec();
+        let zeros = y.iter().filter(|&&v| v == 0.0).count() as f32 / y.len() as f32;
+        assert!((zeros - 0.25).abs() < 0.01, "dropped share {zeros}");
+        assert!(y.iter().all(|&v| v == 0.0 || (v - 2.0 / 0.75).abs() < 1e-6));
+        let mean = y.iter().sum::<f32>() / y.len() as f32;
+        assert!((mean - 2.0).abs() < 0.05, "mean {mean}");
+    }
+
+    #[test]
+    fn training_without_dropout_is_the_evaluation_network_and_dropout_reaches_the_gradient() {
+        let vars = Vars::new();
+        let s = Scope::new(&vars, Device::Cpu);
+        let net = IcsNet::new(&s, &mut Rng::new(1), InputKind::Tabular(6)).unwrap();
+        let x = Tensor::from_vec((0..24).map(|i| (i as f32 * 0.37).sin()).collect(), &[4, 6], Device::Cpu).unwrap();
+        let eval = net.head(&net.features(&x).unwrap()).unwrap().to_vec();
+        let rng = &mut Rng::new(9);
+        let plain = net.head_train(&net.features_train(&x, 0.0, rng).unwrap(), 0.0, rng).unwrap().to_vec();
+        assert_eq!(eval, plain);
+        // With p = 0.5 the masks change the output, and a dropped z unit gets no gradient.
+        let z = net.features_train(&x, 0.5, rng).unwrap();
+        let logit = net.head_train(&z, 0.5, rng).unwrap();
+        assert_ne!(logit.to_vec(), eval);
+        logit.sum_all().unwrap().backward().unwrap();
+        let g = net.head.weight.grad().expect("head weight gradient").to_vec();
+        assert!(g.iter().any(|&v| v == 0.0) && g.iter().any(|&v| v != 0.0), "{g:?}");
     }
 }
