@@ -114,7 +114,7 @@ struct Args {
     /// GANOCC: most steps of G's "train until" loop per epoch
     #[arg(long)]
     g_step_cap: Option<usize>,
-    /// GANOCC: weight of the loss on real data
+    /// GANOCC: weight of the loss on real data (preset 2: "higher weight on the loss of positive samples")
     #[arg(long)]
     alpha_data: Option<f32>,
     /// GANOCC: weight of the loss on synthetic data

@@ -373,11 +373,12 @@ impl Detector for Ganocc {
         let rows = self.stats_rows();
         let (g_caps, d_caps) =
             rows.iter().fold((0, 0), |(g, d), r| (g + (r[2] > 0.0) as usize, d + (r[3] > 0.0) as usize));
+        let kept = self.kept();
         eprintln!(
-            "ganocc: G hit its step cap ({}) in {g_caps} of {epochs} epochs, D_k its cap ({}) in {d_caps}; ensemble keeps {} members",
+            "ganocc: G hit its step cap ({}) in {g_caps} of {epochs} epochs, D_k its cap ({}) in {d_caps}; ensemble keeps {kept} member{}",
             self.cfg.g_step_cap,
             self.cfg.step_cap,
-            self.kept()
+            if kept == 1 { "" } else { "s" }
         );
         Ok(())
     }
