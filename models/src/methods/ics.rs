@@ -14,7 +14,8 @@
 //!    Closeness and dispersion share one Adam (the distance model's), the BCE has its own.
 //!    Every loss carries the L2 penalty λ·Σ‖W‖² of the convolution kernels (§3.1, λ = 1e-6).
 //!    `--ics-constraints off` steps only the BCE (the paper's NNwICS). `--dropout p` drops the
-//!    inputs of the dense layers (z included) in these steps, as AlexNet's dense layers do.
+//!    inputs of the dense layers in these steps, as AlexNet does: the flattened convolution
+//!    features in all three, and z where it enters the head (not the distance subnetwork).
 //! 3. Score = the classification head's logit (monotone in its output probability, so the same
 //!    ranking and AUC, without the ties of a sigmoid saturating at 1.0 in f32).
 //!
