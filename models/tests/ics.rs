@@ -7,6 +7,7 @@ use engine::Device;
 use models::config::{Config, Preset};
 use models::experiment::scaling_for;
 use models::methods::ics::Ics;
+use models::methods::Detector;
 use models::nets::InputKind;
 use models::run::Run;
 use std::process::Command;
@@ -66,6 +67,30 @@ fn the_split_is_deterministic_for_a_seed() {
     assert!(max_atyp <= min_typ);
     // Another seed trains another autoencoder: other similarities.
     assert_ne!(a.similarity, c.similarity);
+}
+
+#[test]
+fn the_ssim_baseline_keeps_the_training_images_range() {
+    // With `--ssim-range 0` the split uses the training images' range (1 here); test images of
+    // another range (2) must be scored with the same L, not their own.
+    let data = Source::from_cli("mnist-mini", None, None).unwrap().load().unwrap();
+    let protocol = ProtocolConfig { scaling: scaling_for("ics", InputKind::Mnist), ..Default::default() };
+    let sp = split(&data, Some(1), &protocol).unwrap();
+    let train = sp.train.select(&(0..200).collect::<Vec<_>>());
+    let mut doubled = sp.test.select(&(0..50).collect::<Vec<_>>());
+    doubled.x.iter_mut().for_each(|v| *v *= 2.0);
+    let baseline = |l: f32| {
+        let mut cfg = Config::preset("ics", Preset::Quick, InputKind::Mnist).unwrap();
+        (cfg.pretrain_epochs, cfg.ssim_range) = (1, l);
+        let mut ics = Ics::new(cfg, InputKind::Mnist, 4, Device::Cpu).unwrap();
+        ics.intra_class_split(&train, &mut Run::new(Device::Cpu, 4, true)).unwrap();
+        let mut b = ics.baseline_scores(&doubled).unwrap();
+        assert_eq!(b.len(), 1);
+        b.remove(0).1
+    };
+    let (own, one, two) = (baseline(0.0), baseline(1.0), baseline(2.0));
+    assert_eq!(own, one, "the baseline took the test images' range");
+    assert_ne!(own, two);
 }
 
 #[test]

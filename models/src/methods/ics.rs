@@ -14,8 +14,9 @@
 //!    Closeness and dispersion share one Adam (the distance model's), the BCE has its own.
 //!    Every loss carries the L2 penalty λ·Σ‖W‖² of the convolution kernels (§3.1, λ = 1e-6).
 //!    `--ics-constraints off` steps only the BCE (the paper's NNwICS). `--dropout p` drops the
-//!    inputs of the dense layers in these steps, as AlexNet does: the flattened convolution
-//!    features in all three, and z where it enters the head (not the distance subnetwork).
+//!    inputs of the dense layers in these steps, as AlexNet does for its last two: the flattened
+//!    convolution features (tabular data: the inputs of both hidden layers) in all three, and z
+//!    where it enters the head (not the distance subnetwork).
 //! 3. Score = the classification head's logit (monotone in its output probability, so the same
 //!    ranking and AUC, without the ties of a sigmoid saturating at 1.0 in f32).
 //!
@@ -202,6 +203,9 @@ pub struct Ics {
     /// Kept after `fit` for the reports (split pictures, the SSIM baseline); not saved.
     ae: Option<Autoencoder>,
     split: Option<Split>,
+    /// SSIM's data range L for that split: with `--ssim-range 0` the *training* images' range,
+    /// which the SSIM baseline must reuse rather than take the test images'.
+    split_range: f32,
 }
 
 impl Ics {
@@ -217,7 +221,7 @@ impl Ics {
             let b = Tensor::param(vec![0.0], &[1], device)?;
             Dense { weight: s.param("weight", w), bias: s.param("bias", b) }
         };
-        Ok(Ics { cfg, input, rng, vars, net, dist, ae: None, split: None })
+        Ok(Ics { cfg, input, rng, vars, net, dist, ae: None, split: None, split_range: 0.0 })
     }
 
     fn device(&self) -> Device {
@@ -234,7 +238,7 @@ impl Ics {
         let ae = self.autoencoder()?;
         ae.train(&self.cfg, train, run)?;
         let split = self.split_with(&ae, train)?;
-        self.ae = Some(ae);
+        (self.ae, self.split_range) = (Some(ae), self.ssim_range(train));
         Ok(split)
     }
 
@@ -468,8 +472,7 @@ impl Detector for Ics {
             self.write_split(&out, train, &split)?;
         }
         self.train_classifier(train, &split, &ae, &mut st, resumed_at, run)?;
-        self.ae = Some(ae);
-        self.split = Some(split);
+        (self.ae, self.split, self.split_range) = (Some(ae), Some(split), self.ssim_range(train));
         Ok(())
     }
 
@@ -503,7 +506,7 @@ impl Detector for Ics {
     /// more anomalous), from the autoencoder this run split with; `neg-mse` on tabular data.
     fn baseline_scores(&self, x: &Dataset) -> Result<Vec<(&'static str, Vec<f32>)>> {
         let Some(ae) = &self.ae else { return Ok(Vec::new()) };
-        let sim = similarities(ae, x, self.ssim_range(x), self.device())?;
+        let sim = similarities(ae, x, self.split_range, self.device())?;
         let name = if x.shape.len() == 3 { "ssim" } else { "neg-mse" };
         Ok(vec![(name, sim.iter().map(|s| -s).collect())])
     }
