@@ -350,7 +350,13 @@ impl Detector for Ganocc {
             self.kept.set_data(vec![(k + 1) as f32])?;
             let secs = t0.elapsed().as_secs_f64();
             let trained = (g_steps + d_steps) * self.cfg.batch_size;
-            run.record_epoch("ganocc G", k + 1, epochs, g_loss as f64, trained, secs);
+            if k > 0 {
+                run.record_epoch("ganocc G", k + 1, epochs, g_loss as f64, trained, secs);
+            } else {
+                // No ensemble yet, so G did not train: no L_G to plot.
+                run.samples_trained += trained;
+                run.train_seconds += secs;
+            }
             run.history.push(crate::run::LossPoint {
                 phase: "ganocc D".into(),
                 epoch: k + 1,
