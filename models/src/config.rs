@@ -74,7 +74,8 @@ pub struct Config {
     pub pretrain_lr: f32,
     pub pretrain_lr_milestone: usize,
     pub batch_size: usize,
-    /// λ: L2 weight decay in Adam, main phase.
+    /// λ: L2 weight decay, main phase: Adam's, except ICS, whose losses carry λ·Σ‖W‖² of the
+    /// convolution kernels instead.
     pub weight_decay: f32,
     /// L2 weight decay in Adam, autoencoder (pretraining / DCAE) phase.
     pub pretrain_weight_decay: f32,

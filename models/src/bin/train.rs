@@ -90,7 +90,7 @@ struct Args {
     /// ICS: data range L in SSIM's constants (K1·L)², (K2·L)²; 0 = the images' own range
     #[arg(long)]
     ssim_range: Option<f32>,
-    /// ICS: dropout rate on the classifier's dense-layer inputs (z before the head) while it trains
+    /// ICS: dropout rate on the classifier's dense-layer inputs (the flattened features, and z before the head) while it trains
     #[arg(long)]
     dropout: Option<f32>,
     /// ICS: training iterations
