@@ -2,7 +2,7 @@
 //! far, writes the split pictures, and its saved model scores to the same AUC; the split is a
 //! function of the seed; a run killed in the classifier loop resumes to the same scores.
 
-use datasets::{split, ProtocolConfig, Source};
+use datasets::{split, OneClassSplit, ProtocolConfig, Source};
 use engine::Device;
 use models::config::{Config, Preset};
 use models::experiment::scaling_for;
@@ -46,11 +46,16 @@ fn results(out: &std::path::Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap()
 }
 
-#[test]
-fn the_split_is_deterministic_for_a_seed() {
+/// mnist-mini's one-class split for `class`, pixels as ICS reads them.
+fn mnist_mini(class: i64) -> OneClassSplit {
     let data = Source::from_cli("mnist-mini", None, None).unwrap().load().unwrap();
     let protocol = ProtocolConfig { scaling: scaling_for("ics", InputKind::Mnist), ..Default::default() };
-    let sp = split(&data, Some(3), &protocol).unwrap();
+    split(&data, Some(class), &protocol).unwrap()
+}
+
+#[test]
+fn the_split_is_deterministic_for_a_seed() {
+    let sp = mnist_mini(3);
     let train = sp.train.select(&(0..300).collect::<Vec<_>>());
     let mut cfg = Config::preset("ics", Preset::Quick, InputKind::Mnist).unwrap();
     cfg.pretrain_epochs = 2;
@@ -73,9 +78,7 @@ fn the_split_is_deterministic_for_a_seed() {
 fn the_ssim_baseline_keeps_the_training_images_range() {
     // With `--ssim-range 0` the split uses the training images' range (1 here); test images of
     // another range (2) must be scored with the same L, not their own.
-    let data = Source::from_cli("mnist-mini", None, None).unwrap().load().unwrap();
-    let protocol = ProtocolConfig { scaling: scaling_for("ics", InputKind::Mnist), ..Default::default() };
-    let sp = split(&data, Some(1), &protocol).unwrap();
+    let sp = mnist_mini(1);
     let train = sp.train.select(&(0..200).collect::<Vec<_>>());
     let mut doubled = sp.test.select(&(0..50).collect::<Vec<_>>());
     doubled.x.iter_mut().for_each(|v| *v *= 2.0);
