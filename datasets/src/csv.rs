@@ -45,12 +45,16 @@ fn fields(line: &str) -> Vec<&str> {
 /// Parses CSV text held in memory.
 pub fn parse_csv(bytes: &[u8], label: &LabelColumn, origin: &Origin) -> Result<Dataset> {
     let text = std::str::from_utf8(bytes).map_err(|e| DataError::format(origin, format!("not UTF-8 text ({e})")))?;
+    // A byte-order mark (as spreadsheet exports write) is not part of the first field.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l)).filter(|(_, l)| !l.trim().is_empty());
     let Some((first_no, first)) = lines.next() else {
         return Err(DataError::format(origin, "no data rows (the file is empty)"));
     };
     let head = fields(first);
-    let has_header = matches!(label, LabelColumn::Name(_)) || head.iter().any(|f| f.parse::<f64>().is_err());
+    // A header is a first line with no number in it: a data row with one bad cell (`NA`, empty)
+    // is then an error naming that cell, as it would be on any later line, not a header.
+    let has_header = matches!(label, LabelColumn::Name(_)) || head.iter().all(|f| f.parse::<f64>().is_err());
     let ncols = head.len();
     let col = match label {
         LabelColumn::Last => ncols - 1,
@@ -84,8 +88,6 @@ pub fn parse_csv(bytes: &[u8], label: &LabelColumn, origin: &Origin) -> Result<D
         if f.len() != ncols {
             return Err(DataError::Ragged { origin: origin.clone(), line, expected: ncols, found: f.len() });
         }
-        let row = labels.len();
-        let mut c = 0;
         for (j, v) in f.iter().enumerate() {
             if v.is_empty() {
                 return Err(DataError::Parse { origin: origin.clone(), line, msg: format!("column {j} is empty") });
@@ -108,10 +110,10 @@ pub fn parse_csv(bytes: &[u8], label: &LabelColumn, origin: &Origin) -> Result<D
                 msg: format!("column {j}: {v:?} is not a number"),
             })?;
             if !(val as f32).is_finite() {
-                return Err(DataError::NonFinite { origin: origin.clone(), row, col: c, value: val });
+                let msg = format!("column {j}: {v:?} is non-finite as f32");
+                return Err(DataError::Parse { origin: origin.clone(), line, msg });
             }
             x.push(val as f32);
-            c += 1;
         }
     }
     if labels.is_empty() {

@@ -230,6 +230,20 @@ impl Source {
                 DataError::config(&Origin::new("--data"), format!("--dataset {dataset} needs --data PATH"))
             })
         };
+        // A flag the data set does not read is an error, not a silent no-op: `--data ~/mnist`
+        // with the default `--dataset mnist-mini` would otherwise train on the bundled subset.
+        if dataset == "mnist-mini" && data.is_some() {
+            return Err(DataError::config(
+                &Origin::new("--data"),
+                "--dataset mnist-mini is bundled and reads no --data (for a folder of MNIST files: --dataset mnist)",
+            ));
+        }
+        if label.is_some() && dataset != "csv" {
+            return Err(DataError::config(
+                &Origin::new("--label"),
+                format!("--label is for --dataset csv, not {dataset}"),
+            ));
+        }
         Ok(match dataset {
             "mnist-mini" => Source::MnistMini,
             "mnist" => Source::Mnist(path()?),

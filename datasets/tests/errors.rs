@@ -168,10 +168,16 @@ fn impossible_protocol_settings() {
 
 #[test]
 fn non_finite_tabular_values() {
-    let e = parse_csv(b"a,b,y\n1,2,0\n3,nan,1\n", &LabelColumn::Last, &Origin::new("t.csv")).unwrap_err();
-    assert!(matches!(e, DataError::NonFinite { row: 1, col: 1, .. }));
-    says(&e, "t.csv", "non-finite value NaN at row 1, column 1");
-    says(&parse_csv(b"1,inf,0\n", &LabelColumn::Last, &Origin::new("t.csv")).unwrap_err(), "t.csv", "non-finite");
+    // Located as every other CSV error is: the file's line and the column as it stands there.
+    let e = parse_csv(b"a,y,b\n1,0,2\n3,1,nan\n", &LabelColumn::Index(1), &Origin::new("t.csv")).unwrap_err();
+    assert!(matches!(e, DataError::Parse { line: 3, .. }));
+    says(&e, "t.csv", "line 3: column 2: \"nan\" is non-finite");
+    says(&parse_csv(b"1,inf,0\n", &LabelColumn::Last, &Origin::new("t.csv")).unwrap_err(), "t.csv", "line 1: column 1");
+    says(
+        &parse_csv(b"1,1e39,0\n", &LabelColumn::Last, &Origin::new("t.csv")).unwrap_err(),
+        "t.csv",
+        "non-finite as f32",
+    );
     // In an npz: an f64 X with an infinity.
     let x: Vec<u8> = [1.0f64, f64::INFINITY].iter().flat_map(|v| v.to_le_bytes()).collect();
     let y: Vec<u8> = [0i64, 1].iter().flat_map(|v| v.to_le_bytes()).collect();
@@ -195,6 +201,13 @@ fn ragged_csv() {
     );
     says(&parse_csv(b"a,b\n1,2\n", &LabelColumn::Name("z".into()), &o).unwrap_err(), "t.csv", "no column named \"z\"");
     says(&parse_csv(b"", &LabelColumn::Last, &o).unwrap_err(), "t.csv", "no data rows");
+    // A first row with a missing value is a data row with a bad cell, not a header.
+    says(
+        &parse_csv(b"1,NA,0\n2,3,1\n", &LabelColumn::Last, &o).unwrap_err(),
+        "t.csv",
+        "line 1: column 1: \"NA\" is not a number",
+    );
+    says(&parse_csv(b"1,,0\n2,3,1\n", &LabelColumn::Last, &o).unwrap_err(), "t.csv", "line 1: column 1 is empty");
 }
 
 #[test]
@@ -236,4 +249,8 @@ fn cli_source_errors() {
     says(&Source::from_cli("mnist", None, None).unwrap_err(), "--data", "needs --data PATH");
     says(&Source::from_cli("imagenet", Some(Path::new("x")), None).unwrap_err(), "--dataset", "unknown data set");
     assert_eq!(Source::from_cli("mnist-mini", None, None).unwrap(), Source::MnistMini);
+    // Flags the data set would not read.
+    says(&Source::from_cli("mnist-mini", Some(Path::new("m")), None).unwrap_err(), "--data", "reads no --data");
+    let label = Some(LabelColumn::Last);
+    says(&Source::from_cli("npz", Some(Path::new("t.npz")), label).unwrap_err(), "--label", "is for --dataset csv");
 }

@@ -139,6 +139,9 @@ fn csv_header_detection_and_label_columns() {
             "{label:?}"
         );
     }
+    // A byte-order mark before a headerless first row does not turn it into a header.
+    let d = parse_csv("\u{feff}1.5,2,0,3\n4,5e-1,1,6\n".as_bytes(), &LabelColumn::Index(2), &o()).unwrap();
+    assert_eq!(d.labels, [0, 1]);
     let d = parse_csv(b"1,2,1.0\n", &LabelColumn::Last, &o()).unwrap();
     assert_eq!(d.labels, [1]);
     assert_eq!("label".parse::<LabelColumn>().unwrap(), LabelColumn::Name("label".into()));
