@@ -7,7 +7,8 @@
 //! Format: a safetensors file; tensor `vars{i}.{name}` is tensor `name` of the i-th registry,
 //! `adam{j}.m.{k}` / `adam{j}.v.{k}` the moments of parameter k of the j-th optimiser; the
 //! metadata entry `checkpoint` holds the rest as JSON (phase, epochs done, `adam_t` — one step
-//! count per optimiser —, RNG state, loss history, counters).
+//! count per optimiser —, RNG state, loss history, counters) and the run's identity (its
+//! configuration and protocol, which `--resume` must match).
 
 use crate::error::{Error, Result};
 use crate::nn::Vars;
@@ -25,6 +26,8 @@ pub struct Checkpoint {
     pub completed: Vec<String>,
     pub phase: String,
     pub epochs_done: usize,
+    /// The configuration and protocol of the run that wrote it (absent in older checkpoints).
+    pub identity: Option<Value>,
     pub loaded: Loaded,
 }
 
@@ -40,6 +43,7 @@ pub struct Snapshot<'a> {
     pub history: &'a [LossPoint],
     pub samples_trained: usize,
     pub train_seconds: f64,
+    pub identity: Option<&'a Value>,
 }
 
 pub fn save(path: &Path, s: &Snapshot<'_>) -> Result<()> {
@@ -71,6 +75,7 @@ pub fn save(path: &Path, s: &Snapshot<'_>) -> Result<()> {
         "history": history,
         "samples_trained": s.samples_trained,
         "train_seconds": s.train_seconds,
+        "run": s.identity,
     });
     let mut md = BTreeMap::new();
     md.insert("checkpoint".to_string(), meta.to_string());
@@ -86,11 +91,12 @@ fn meta(c: &Checkpoint) -> Result<Value> {
 
 pub fn load(path: &Path) -> Result<Checkpoint> {
     let loaded = safetensors::load(path, Device::Cpu)?;
-    let mut c = Checkpoint { completed: vec![], phase: String::new(), epochs_done: 0, loaded };
+    let mut c = Checkpoint { completed: vec![], phase: String::new(), epochs_done: 0, identity: None, loaded };
     let m = meta(&c)?;
     let bad = |k: &str| Error::file(path, format!("checkpoint field {k:?} is missing or malformed"));
     c.phase = m["phase"].as_str().ok_or_else(|| bad("phase"))?.to_string();
     c.epochs_done = m["epochs_done"].as_u64().ok_or_else(|| bad("epochs_done"))? as usize;
+    c.identity = m.get("run").filter(|v| !v.is_null()).cloned();
     c.completed = m["completed"]
         .as_array()
         .ok_or_else(|| bad("completed"))?

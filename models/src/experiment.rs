@@ -26,6 +26,8 @@ pub struct RunSpec {
     pub seed: u64,
     pub device: Device,
     pub contamination: f64,
+    /// `--label` as given (CSV data), saved with the model so `score` reads the same column.
+    pub label: Option<String>,
     pub out: PathBuf,
     pub quiet: bool,
     /// Continue from `out/checkpoint.safetensors`; a run whose `results.json` exists is reused.
@@ -69,17 +71,59 @@ pub fn needs_holdout(cfg: &Config) -> bool {
     cfg.method == "minlgan" || (cfg.method == "ganocc" && cfg.ganocc_keep == crate::config::KeepPolicy::Best)
 }
 
-/// A finished run's result, read back from its `results.json` (for `--resume`).
-pub fn finished_run(spec: &RunSpec) -> Option<RunResult> {
-    let text = std::fs::read_to_string(spec.out.join("results.json")).ok()?;
-    let json: Value = serde_json::from_str(&text).ok()?;
-    Some(RunResult {
-        normal_class: spec.normal_class,
-        seed: spec.seed,
-        auc_roc: json["auc_roc"].as_f64()?,
-        auc_pr: json["auc_pr"].as_f64().unwrap_or(f64::NAN),
-        json,
+/// What makes a run the run it is: its configuration and protocol. `--resume` continues a
+/// checkpoint, or reuses a finished `results.json`, only when they were written with the same.
+fn identity(cfg: &Config, spec: &RunSpec) -> Value {
+    json!({
+        "config": cfg.to_json(),
+        "dataset": spec.dataset,
+        "normal_class": spec.normal_class,
+        "seed": spec.seed,
+        "contamination": spec.contamination,
+        "label": spec.label,
     })
+}
+
+/// The first field of `old` whose value `new` does not share, as `config.lr: 0.0001 → 0.001`.
+/// Fields `old` lacks (written by an older build) are not compared.
+fn first_difference(old: &Value, new: &Value, path: &str) -> Option<String> {
+    match (old, new) {
+        (Value::Object(o), Value::Object(n)) => o.iter().find_map(|(k, v)| {
+            let at = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+            first_difference(v, n.get(k).unwrap_or(&Value::Null), &at)
+        }),
+        _ if old == new => None,
+        _ => Some(format!("{path}: {old} → {new}")),
+    }
+}
+
+/// `--resume` against a run written with other flags: an error naming the first difference.
+fn check_same_run(written: &Value, cfg: &Config, spec: &RunSpec, what: &Path) -> Result<()> {
+    match first_difference(written, &identity(cfg, spec), "") {
+        None => Ok(()),
+        Some(d) => Err(Error::file(
+            what,
+            format!("--resume: written by a run with other settings ({d}); resume with the same flags, or use another --out"),
+        )),
+    }
+}
+
+/// A finished run's result, read back from its `results.json` (for `--resume`); an error when
+/// that run had another configuration or protocol.
+pub fn finished_run(cfg: &Config, spec: &RunSpec) -> Result<Option<RunResult>> {
+    let path = spec.out.join("results.json");
+    let Some(json) = std::fs::read_to_string(&path).ok().and_then(|t| serde_json::from_str::<Value>(&t).ok()) else {
+        return Ok(None);
+    };
+    let Some(auc_roc) = json["auc_roc"].as_f64() else { return Ok(None) };
+    let written: serde_json::Map<String, Value> =
+        ["config", "dataset", "normal_class", "seed", "contamination", "label"]
+            .iter()
+            .filter_map(|&k| json.get(k).map(|v| (k.to_string(), v.clone())))
+            .collect();
+    check_same_run(&Value::Object(written), cfg, spec, &path)?;
+    let auc_pr = json["auc_pr"].as_f64().unwrap_or(f64::NAN);
+    Ok(Some(RunResult { normal_class: spec.normal_class, seed: spec.seed, auc_roc, auc_pr, json }))
 }
 
 /// Splits, trains, scores and writes every output of one run into `spec.out`. The run is
@@ -95,6 +139,15 @@ pub fn run_one(cfg: &Config, data: &Loaded, spec: &RunSpec) -> Result<RunResult>
         ..Default::default()
     };
     let sp = split(data, spec.normal_class, &protocol)?;
+    // Before training, not after: with every anomaly moved into training (contamination) or a
+    // data set of normals only, no AUC can come of the run.
+    let has = |anomalous: bool| sp.test.labels.iter().any(|&l| (l != 0) == anomalous);
+    if !has(true) || !has(false) {
+        return Err(Error::config(format!(
+            "the test split has no {}: AUC undefined",
+            if has(true) { "normals" } else { "anomalies" }
+        )));
+    }
     std::fs::create_dir_all(&spec.out).map_err(|e| Error::file(&spec.out, e))?;
 
     let mut detector = build(cfg, input, spec.seed, spec.device)?;
@@ -102,9 +155,13 @@ pub fn run_one(cfg: &Config, data: &Loaded, spec: &RunSpec) -> Result<RunResult>
     let ckpt = spec.out.join("checkpoint.safetensors");
     if spec.resume && ckpt.is_file() {
         let ck = checkpoint::load(&ckpt)?;
+        if let Some(written) = &ck.identity {
+            check_same_run(written, cfg, spec, &ckpt)?;
+        }
         run.completed = ck.completed.clone();
         run.resume = Some(ck);
     }
+    run.identity = Some(identity(cfg, spec));
     run.checkpoint = Some(ckpt);
     run.out = Some(spec.out.clone());
     let t0 = Instant::now();
@@ -137,6 +194,8 @@ pub fn run_one(cfg: &Config, data: &Loaded, spec: &RunSpec) -> Result<RunResult>
         "dataset": spec.dataset,
         "normal_class": spec.normal_class,
         "seed": spec.seed,
+        "contamination": spec.contamination,
+        "label": spec.label,
         "device": spec.device.to_string(),
         "auc_roc": auc,
         "auc_pr": ap,
@@ -167,7 +226,13 @@ fn save_model(path: &Path, det: &dyn Detector, cfg: &Config, sp: &OneClassSplit,
     meta.insert("input_shape".into(), json!(sp.train.shape).to_string());
     meta.insert("preprocessing".into(), preprocessing_to_json(&sp.preprocessing).to_string());
     meta.insert("format".into(), "oneclass-model-1".into());
-    let protocol = json!({"dataset": spec.dataset, "normal_class": spec.normal_class, "seed": spec.seed, "contamination": spec.contamination});
+    let protocol = json!({
+        "dataset": spec.dataset,
+        "normal_class": spec.normal_class,
+        "seed": spec.seed,
+        "contamination": spec.contamination,
+        "label": spec.label,
+    });
     meta.insert("protocol".into(), protocol.to_string());
     let entries = det.vars().entries();
     let named: Vec<(&str, &engine::Tensor)> = entries.iter().map(|(n, t, _)| (n.as_str(), t)).collect();

@@ -37,6 +37,8 @@ pub struct Run {
     pub completed: Vec<String>,
     /// The run's output folder, for methods that write pictures while training.
     pub out: Option<PathBuf>,
+    /// The run's configuration and protocol, written into every checkpoint.
+    pub identity: Option<serde_json::Value>,
 }
 
 impl Run {
@@ -52,6 +54,7 @@ impl Run {
             resume: None,
             completed: Vec::new(),
             out: None,
+            identity: None,
         }
     }
 
@@ -130,6 +133,7 @@ impl Run {
             history: &self.history,
             samples_trained: self.samples_trained,
             train_seconds: self.train_seconds,
+            identity: self.identity.as_ref(),
         };
         checkpoint::save(path, &snap)
     }

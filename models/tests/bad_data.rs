@@ -82,6 +82,56 @@ fn expect_error(args: &[&str], needle: &str) {
 }
 
 #[test]
+fn score_refuses_another_normal_class_on_tabular_data() {
+    // Label 0 is the normal class of tabular data; scoring with another would invert the AUC.
+    let d = dir("tabular-class");
+    let csv = d.join("t.csv");
+    // The label in the first column: `score` must remember `--label 0` from training.
+    let rows: String = (0..60).map(|i| format!("{},{},{}\n", (i % 6 == 0) as u8, i % 7, i % 5)).collect();
+    std::fs::write(&csv, rows).unwrap();
+    let out = d.join("run");
+    let o = Command::new(env!("CARGO_BIN_EXE_train"))
+        .args(["--method", "dsvdd", "--epochs", "1", "--pretrain-epochs", "0", "--quiet", "--dataset", "csv", "--data"])
+        .args([csv.to_str().unwrap(), "--label", "0", "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let last_line = |o: &std::process::Output| String::from_utf8_lossy(&o.stdout).lines().last().map(String::from);
+    let trained = last_line(&o);
+    assert!(trained.as_deref().is_some_and(|l| l.starts_with("AUC-ROC ")), "{trained:?}");
+    let model = out.join("model.safetensors");
+    let score = |class: &str| {
+        Command::new(env!("CARGO_BIN_EXE_score"))
+            .args(["--model", model.to_str().unwrap(), "--data", csv.to_str().unwrap(), "--normal-class", class])
+            .output()
+            .unwrap()
+    };
+    let o = score("1");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.starts_with("error: --normal-class: tabular data sets have one normal class"), "{err}");
+    let o = score("0");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(last_line(&o), trained, "score read another label column");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn a_data_set_without_anomalies_is_refused_before_training() {
+    let d = dir("normals-only");
+    let csv = d.join("normals.csv");
+    let rows: String = (0..40).map(|i| format!("{},{},0\n", i % 7, i % 5)).collect();
+    std::fs::write(&csv, rows).unwrap();
+    let out = d.join("run");
+    expect_error(
+        &["--dataset", "csv", "--data", csv.to_str().unwrap(), "--out", out.to_str().unwrap()],
+        "no anomalies",
+    );
+    assert!(!out.join("checkpoint.safetensors").exists(), "it trained before finding out");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
 fn broken_idx_folders_are_reported_with_the_file_at_fault() {
     let ok = mnist_dir("ok", |_| {});
     let o = Command::new(env!("CARGO_BIN_EXE_train"))

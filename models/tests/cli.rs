@@ -168,6 +168,10 @@ fn bad_input_is_an_error_with_status_2_not_a_panic() {
         &["--method", "dsvdd", "--epochs", "-3"],
         &["--method", "dsvdd", "--weight-init", "he"],
         &["--method", "dsvdd", "--dictionary-init", "maybe"],
+        &["--method", "dsvdd", "--seed", "18446744073709551615", "--seeds", "2"],
+        // Flags the data set would not read: the bundled default with a folder, a CSV label on images.
+        &["--method", "dsvdd", "--data", "/some/mnist/folder"],
+        &["--method", "dsvdd", "--label", "0"],
     ];
     for args in cases {
         let o = train(args);
@@ -232,5 +236,15 @@ fn a_killed_run_resumes_to_the_same_auc_as_an_uninterrupted_one() {
     assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
     assert_eq!(auc_line(&resumed), auc_line(&reference));
     assert_eq!(std::fs::read(full.join("scores.csv")).unwrap(), std::fs::read(cut.join("scores.csv")).unwrap());
+
+    // `--resume` with other settings neither reuses the finished run nor continues its checkpoint.
+    let other = [&args[..], &[cut.to_str().unwrap(), "--resume", "--lr", "0.01"]].concat();
+    for written in ["results.json", "checkpoint.safetensors"] {
+        let o = train(&other);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains(written) && err.contains("other settings (config.lr: "), "{err}");
+        std::fs::remove_file(cut.join("results.json")).ok();
+    }
     let _ = (std::fs::remove_dir_all(&full), std::fs::remove_dir_all(&cut));
 }

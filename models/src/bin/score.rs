@@ -29,6 +29,7 @@ struct Args {
     dataset: Option<String>,
     #[arg(long)]
     data: Option<PathBuf>,
+    /// CSV label column, a name or 0-based index (default: the model's, else the last column)
     #[arg(long)]
     label: Option<String>,
     /// Normal class for the labels (default: the model's)
@@ -89,7 +90,9 @@ fn main_inner(a: Args) -> Result<()> {
         .clone()
         .or_else(|| protocol["dataset"].as_str().map(String::from))
         .unwrap_or_else(|| "mnist-mini".into());
-    let label = label_flag(a.label.as_deref())?;
+    // The CSV label column the model was trained with, unless given again.
+    let saved_label = protocol["label"].as_str().filter(|_| dataset == "csv");
+    let label = label_flag(a.label.as_deref().or(saved_label))?;
     let source = Source::from_cli(&dataset, a.data.as_deref(), label)?;
     let data = source.load()?;
     if data.train.shape != shape {
@@ -98,7 +101,13 @@ fn main_inner(a: Args) -> Result<()> {
             data.train.shape
         )));
     }
-    let normal_class = a.normal_class.or_else(|| protocol["normal_class"].as_i64());
+    if shape.len() == 1 && a.normal_class.is_some_and(|c| c != 0) {
+        // As `train` says: label 0 is normal in tabular data; another class would score the
+        // anomalies as the normal class and invert the AUC.
+        return Err(Error::config("--normal-class: tabular data sets have one normal class (label 0)"));
+    }
+    let saved_class = protocol["normal_class"].as_i64();
+    let normal_class = if shape.len() == 1 { saved_class } else { a.normal_class.or(saved_class) };
     let seed = a.seed.or_else(|| protocol["seed"].as_u64()).unwrap_or(0);
     let contamination = protocol["contamination"].as_f64().unwrap_or(0.0);
     // The same split as training, left unscaled; then the model's own saved preprocessing.

@@ -236,6 +236,9 @@ fn main_inner(a: Args) -> Result<()> {
     if a.seeds == 0 {
         return Err(Error::config("--seeds must be at least 1"));
     }
+    let last_seed = a.seed.checked_add(a.seeds - 1).ok_or_else(|| {
+        Error::config(format!("--seed {} with --seeds {} runs past the largest seed", a.seed, a.seeds))
+    })?;
     let label = label_flag(a.label.as_deref())?;
     let source = Source::from_cli(&a.dataset, a.data.as_deref(), label)?;
     let data = source.load()?;
@@ -264,7 +267,7 @@ fn main_inner(a: Args) -> Result<()> {
         } else {
             classes[0].map(|c| c.to_string()).unwrap_or_else(|| "normal".into())
         };
-        let seed = if a.seeds > 1 { format!("s{}-{}", a.seed, a.seed + a.seeds - 1) } else { a.seed.to_string() };
+        let seed = if a.seeds > 1 { format!("s{}-{last_seed}", a.seed) } else { a.seed.to_string() };
         PathBuf::from("runs").join(format!("{}-{}-{}-{}", a.method, dataset_tag, cls, seed))
     });
 
@@ -273,7 +276,7 @@ fn main_inner(a: Args) -> Result<()> {
     }
     let mut results = Vec::new();
     for &class in &classes {
-        for seed in a.seed..a.seed + a.seeds {
+        for seed in a.seed..=last_seed {
             let out = if many {
                 base.join(format!(
                     "class{}-seed{seed}",
@@ -288,11 +291,13 @@ fn main_inner(a: Args) -> Result<()> {
                 seed,
                 device: dev,
                 contamination: a.contamination,
+                label: a.label.clone(),
                 out,
                 quiet: a.quiet,
                 resume: a.resume,
             };
-            let r = match finished_run(&spec).filter(|_| a.resume) {
+            let finished = if a.resume { finished_run(&cfg, &spec)? } else { None };
+            let r = match finished {
                 Some(r) => r,
                 None => run_one(&cfg, &data, &spec)?,
             };
