@@ -103,14 +103,19 @@ pub fn parse_idx(images: &[u8], labels: &[u8], origin: &str, n_classes: i64) -> 
     read_pair(&mut si, &mut sl, n_classes)
 }
 
-/// Finds `name.gz`, else `name`, in `dir`; the error names the `.gz` file when neither exists.
-fn find(dir: &Path, name: &str) -> std::path::PathBuf {
+/// Finds `name.gz`, else `name`, in `dir`; when neither exists the error names both.
+fn find(dir: &Path, name: &str) -> Result<std::path::PathBuf> {
     let gz = dir.join(format!("{name}.gz"));
     let raw = dir.join(name);
-    if !gz.exists() && raw.exists() {
-        raw
-    } else {
-        gz
+    match (gz.exists(), raw.exists()) {
+        (false, true) => Ok(raw),
+        (false, false) => Err(DataError::format(
+            &Origin::new(dir.display().to_string()),
+            format!(
+                "missing {name}.gz (or {name} uncompressed): the four files of MNIST / Fashion-MNIST go by these names"
+            ),
+        )),
+        _ => Ok(gz),
     }
 }
 
@@ -118,8 +123,8 @@ fn find(dir: &Path, name: &str) -> std::path::PathBuf {
 pub fn load_idx_dir(dir: &Path) -> Result<(Dataset<Values>, Dataset<Values>)> {
     crate::check_dir(dir)?;
     let part = |prefix: &str| -> Result<Dataset<Values>> {
-        let mut si = Stream::open(&find(dir, &format!("{prefix}-images-idx3-ubyte")))?;
-        let mut sl = Stream::open(&find(dir, &format!("{prefix}-labels-idx1-ubyte")))?;
+        let mut si = Stream::open(&find(dir, &format!("{prefix}-images-idx3-ubyte"))?)?;
+        let mut sl = Stream::open(&find(dir, &format!("{prefix}-labels-idx1-ubyte"))?)?;
         read_pair(&mut si, &mut sl, 10)
     };
     Ok((part("train")?, part("t10k")?))

@@ -33,7 +33,7 @@ fn folder_with_a_missing_file() {
     let d = temp_dir("missing-file");
     std::fs::write(d.join("train-images-idx3-ubyte.gz"), gzip(&idx_images(1, 2, 2, |_| 0))).unwrap();
     let e = Source::Mnist(d.clone()).load().unwrap_err();
-    says(&e, &d.join("train-labels-idx1-ubyte.gz").display().to_string(), "No such file");
+    says(&e, &d.display().to_string(), "missing train-labels-idx1-ubyte.gz (or train-labels-idx1-ubyte uncompressed)");
     let e = Source::Cifar10(d.clone()).load().unwrap_err();
     says(&e, &d.join("data_batch_1.bin").display().to_string(), "cannot read");
 }

@@ -83,7 +83,7 @@ fn main_inner(a: Args) -> Result<()> {
     det.vars().load_from(&loaded).map_err(|e| Error::file(&a.model, e))?;
     let state: BTreeMap<String, String> =
         meta.iter().filter_map(|(k, v)| k.strip_prefix("state.").map(|k| (k.to_string(), v.clone()))).collect();
-    det.set_state(&state)?;
+    det.set_state(&state).map_err(|e| Error::file(&a.model, e))?;
 
     let dataset = a
         .dataset
