@@ -113,6 +113,8 @@ fn score_refuses_another_normal_class_on_tabular_data() {
     let o = score("0");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(last_line(&o), trained, "score read another label column");
+    // By default beside the model, without overwriting the training run's scores.csv.
+    assert!(out.join("rescored.csv").is_file() && out.join("scores.csv").is_file());
     let _ = std::fs::remove_dir_all(&d);
 }
 

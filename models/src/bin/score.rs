@@ -38,7 +38,8 @@ struct Args {
     /// Seed of the tabular split (default: the model's)
     #[arg(long)]
     seed: Option<u64>,
-    /// Where to write the scores (default: scores.csv beside the model)
+    /// Where to write the scores (default: rescored.csv beside the model, so the training run's
+    /// scores.csv is kept)
     #[arg(long)]
     out: Option<PathBuf>,
     /// cpu, gpu or auto (a hardware GPU if there is one, else the CPU)
@@ -129,7 +130,7 @@ fn main_inner(a: Args) -> Result<()> {
     let path = if fused { format!("fused {}", precision.name()) } else { "engine f32".into() };
     eprintln!("scored {} samples on {device} ({path}) in {:.3} s", scores.len(), started.elapsed().as_secs_f64());
     let labels: Vec<u8> = test.labels.iter().map(|&l| (l != 0) as u8).collect();
-    let out = a.out.clone().unwrap_or_else(|| a.model.with_file_name("scores.csv"));
+    let out = a.out.clone().unwrap_or_else(|| a.model.with_file_name("rescored.csv"));
     write_scores_csv(&out, &scores, Some(&labels)).map_err(|e| Error::file(&out, e))?;
     eprintln!("{} scores → {}", scores.len(), out.display());
     match auc_roc(&scores, &labels) {
