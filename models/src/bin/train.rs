@@ -148,8 +148,7 @@ struct Args {
 
 fn device(name: &str) -> Result<Device> {
     match name {
-        // `auto`: a hardware GPU when there is one, else the CPU (never a software adapter
-        // unless ONECLASS_REQUIRE_GPU=1).
+        // `auto`: a hardware GPU when there is one, else the CPU (never a software adapter).
         "auto" | "cpu" => Device::parse(name).map_err(|e| Error::config(format!("--device {name}: {e}"))),
         "gpu" => Device::parse(name)
             .map_err(|e| Error::config(format!("--device gpu: no GPU adapter found ({e}); use --device cpu or auto"))),

@@ -313,7 +313,8 @@ impl Detector for Ganocc {
                 eprintln!("{phase}: resumed after epoch {start}/{epochs}");
             }
         }
-        let samples_dir = run.out.as_ref().map(|o| o.join("samples"));
+        let images = !matches!(self.input, InputKind::Tabular(_));
+        let samples_dir = run.out.as_ref().filter(|_| images).map(|o| o.join("samples"));
         if let Some(dir) = &samples_dir {
             std::fs::create_dir_all(dir).map_err(|e| Error::file(dir, e))?;
         }
@@ -336,7 +337,7 @@ impl Detector for Ganocc {
             let kept_samples = self.generate(KEEP_SAMPLES, &mut sample_rng)?.to_vec();
             if let Some(dir) = &samples_dir {
                 let due = (k + 1) % grid_every == 0 || k + 1 == epochs || k == 0;
-                if due && !matches!(self.input, InputKind::Tabular(_)) {
+                if due {
                     let path = dir.join(format!("epoch_{}.png", k + 1));
                     let title = format!("generator samples, epoch {}", k + 1);
                     image_grid(&path, &kept_samples, &train.shape, KEEP_SAMPLES.min(32), 8, &title)
