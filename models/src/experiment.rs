@@ -71,17 +71,27 @@ pub fn needs_holdout(cfg: &Config) -> bool {
     cfg.method == "minlgan" || (cfg.method == "ganocc" && cfg.ganocc_keep == crate::config::KeepPolicy::Best)
 }
 
-/// What makes a run the run it is: its configuration and protocol. `--resume` continues a
+/// A run's protocol: data set, normal class, seed, contamination and CSV label column (in
+/// `results.json` and the model's metadata).
+fn protocol_json(spec: &RunSpec) -> serde_json::Map<String, Value> {
+    [
+        ("dataset", json!(spec.dataset)),
+        ("normal_class", json!(spec.normal_class)),
+        ("seed", json!(spec.seed)),
+        ("contamination", json!(spec.contamination)),
+        ("label", json!(spec.label)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+/// What makes a run the run it is: its protocol and configuration. `--resume` continues a
 /// checkpoint, or reuses a finished `results.json`, only when they were written with the same.
 fn identity(cfg: &Config, spec: &RunSpec) -> Value {
-    json!({
-        "config": cfg.to_json(),
-        "dataset": spec.dataset,
-        "normal_class": spec.normal_class,
-        "seed": spec.seed,
-        "contamination": spec.contamination,
-        "label": spec.label,
-    })
+    let mut m = protocol_json(spec);
+    m.insert("config".into(), cfg.to_json());
+    Value::Object(m)
 }
 
 /// The first field of `old` whose value `new` does not share, as `config.lr: 0.0001 → 0.001`.
@@ -116,11 +126,10 @@ pub fn finished_run(cfg: &Config, spec: &RunSpec) -> Result<Option<RunResult>> {
         return Ok(None);
     };
     let Some(auc_roc) = json["auc_roc"].as_f64() else { return Ok(None) };
+    let current = identity(cfg, spec);
+    let keys = current.as_object().expect("an object").keys();
     let written: serde_json::Map<String, Value> =
-        ["config", "dataset", "normal_class", "seed", "contamination", "label"]
-            .iter()
-            .filter_map(|&k| json.get(k).map(|v| (k.to_string(), v.clone())))
-            .collect();
+        keys.filter_map(|k| json.get(k).map(|v| (k.clone(), v.clone()))).collect();
     check_same_run(&Value::Object(written), cfg, spec, &path)?;
     let auc_pr = json["auc_pr"].as_f64().unwrap_or(f64::NAN);
     Ok(Some(RunResult { normal_class: spec.normal_class, seed: spec.seed, auc_roc, auc_pr, json }))
@@ -189,13 +198,8 @@ pub fn run_one(cfg: &Config, data: &Loaded, spec: &RunSpec) -> Result<RunResult>
         baselines.insert(name.to_string(), json!(b));
     }
 
-    let json = json!({
+    let mut json = json!({
         "method": cfg.method,
-        "dataset": spec.dataset,
-        "normal_class": spec.normal_class,
-        "seed": spec.seed,
-        "contamination": spec.contamination,
-        "label": spec.label,
         "device": spec.device.to_string(),
         "auc_roc": auc,
         "auc_pr": ap,
@@ -205,7 +209,7 @@ pub fn run_one(cfg: &Config, data: &Loaded, spec: &RunSpec) -> Result<RunResult>
         "train_samples_per_second": run.samples_per_second(),
         "config": cfg.to_json(),
     });
-    let mut json = json;
+    json.as_object_mut().expect("an object").extend(protocol_json(spec));
     if !baselines.is_empty() {
         json["baselines"] = Value::Object(baselines);
     }
@@ -226,14 +230,7 @@ fn save_model(path: &Path, det: &dyn Detector, cfg: &Config, sp: &OneClassSplit,
     meta.insert("input_shape".into(), json!(sp.train.shape).to_string());
     meta.insert("preprocessing".into(), preprocessing_to_json(&sp.preprocessing).to_string());
     meta.insert("format".into(), "oneclass-model-1".into());
-    let protocol = json!({
-        "dataset": spec.dataset,
-        "normal_class": spec.normal_class,
-        "seed": spec.seed,
-        "contamination": spec.contamination,
-        "label": spec.label,
-    });
-    meta.insert("protocol".into(), protocol.to_string());
+    meta.insert("protocol".into(), Value::Object(protocol_json(spec)).to_string());
     let entries = det.vars().entries();
     let named: Vec<(&str, &engine::Tensor)> = entries.iter().map(|(n, t, _)| (n.as_str(), t)).collect();
     safetensors::save(path, &named, &meta)?;
