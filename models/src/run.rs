@@ -98,11 +98,16 @@ impl Run {
         }
     }
 
+    /// Adds to the throughput counters: samples through a training step, and the seconds spent.
+    pub fn count_trained(&mut self, samples: usize, secs: f64) {
+        self.samples_trained += samples;
+        self.train_seconds += secs;
+    }
+
     /// Books one finished epoch of a custom loop: loss curve point, throughput counters, and the
     /// log line when quiet.
     pub fn record_epoch(&mut self, phase: &str, epoch: usize, epochs: usize, loss: f64, samples: usize, secs: f64) {
-        self.samples_trained += samples;
-        self.train_seconds += secs;
+        self.count_trained(samples, secs);
         self.history.push(LossPoint { phase: phase.to_string(), epoch, loss });
         if self.quiet {
             eprintln!(

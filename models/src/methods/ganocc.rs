@@ -359,8 +359,7 @@ impl Detector for Ganocc {
                 run.record_epoch("ganocc G", k + 1, epochs, g_loss as f64, trained, secs);
             } else {
                 // No ensemble yet, so G did not train: no L_G to plot.
-                run.samples_trained += trained;
-                run.train_seconds += secs;
+                run.count_trained(trained, secs);
             }
             run.history.push(crate::run::LossPoint {
                 phase: "ganocc D".into(),
