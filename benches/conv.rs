@@ -1,9 +1,10 @@
-//! Convolution kernels on the CIFAR-10 LeNet's second conv layer
-//! (batch 200, 32 → 64 channels, 16×16 input, 5×5 kernel, pad 2, stride 1), and on the DCGAN
-//! generator's first two transposed convolutions.
+//! Convolution kernels on the CIFAR-10 LeNet's second and third conv layers (batch 200,
+//! 32 → 64 channels on 16×16 and 64 → 128 on 8×8, 5×5 kernel, pad 2, stride 1), and on the
+//! DCGAN generator's first two transposed convolutions.
 //!
 //! Throughput is declared as `Elements(flops)`, so criterion's "Gelem/s" reads as GFLOP/s.
-//! All three kernels do the same 2·n·c_out·oh·ow·c_in·kh·kw multiply-adds.
+//! All three kernels do the same 2·n·c_out·oh·ow·c_in·kh·kw multiply-adds (those on the zero
+//! padding included).
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -18,21 +19,25 @@ fn filled(len: usize, seed: u32) -> Vec<f32> {
 }
 
 fn conv(c: &mut Criterion) {
-    let g = Conv2dGeom { n: 200, c_in: 32, h: 16, w: 16, c_out: 64, kh: 5, kw: 5, stride: 1, pad: 2 };
-    let flops = 2 * g.n * g.c_out * g.oh() * g.ow() * g.c_in * g.kh * g.kw;
-    let (x, w, dy) = (filled(g.x_len(), 1), filled(g.w_len(), 2), filled(g.y_len(), 3));
-    let (mut y, mut dx, mut dw) = (vec![0.0; g.y_len()], vec![0.0; g.x_len()], vec![0.0; g.w_len()]);
+    for (name, g) in [
+        ("lenet_cifar_conv2", Conv2dGeom { n: 200, c_in: 32, h: 16, w: 16, c_out: 64, kh: 5, kw: 5, stride: 1, pad: 2 }),
+        ("lenet_cifar_conv3", Conv2dGeom { n: 200, c_in: 64, h: 8, w: 8, c_out: 128, kh: 5, kw: 5, stride: 1, pad: 2 }),
+    ] {
+        let flops = 2 * g.n * g.c_out * g.oh() * g.ow() * g.c_in * g.kh * g.kw;
+        let (x, w, dy) = (filled(g.x_len(), 1), filled(g.w_len(), 2), filled(g.y_len(), 3));
+        let (mut y, mut dx, mut dw) = (vec![0.0; g.y_len()], vec![0.0; g.x_len()], vec![0.0; g.w_len()]);
 
-    let mut group = c.benchmark_group("lenet_cifar_conv2");
-    group.sample_size(10).measurement_time(Duration::from_secs(3)).throughput(Throughput::Elements(flops as u64));
-    group.bench_function("conv2d_forward", |b| b.iter(|| conv2d_forward(&g, black_box(&x), black_box(&w), &mut y)));
-    group.bench_function("conv2d_backward_input", |b| {
-        b.iter(|| conv2d_backward_input(&g, black_box(&dy), black_box(&w), &mut dx))
-    });
-    group.bench_function("conv2d_backward_weight", |b| {
-        b.iter(|| conv2d_backward_weight(&g, black_box(&x), black_box(&dy), &mut dw))
-    });
-    group.finish();
+        let mut group = c.benchmark_group(name);
+        group.sample_size(10).measurement_time(Duration::from_secs(3)).throughput(Throughput::Elements(flops as u64));
+        group.bench_function("conv2d_forward", |b| b.iter(|| conv2d_forward(&g, black_box(&x), black_box(&w), &mut y)));
+        group.bench_function("conv2d_backward_input", |b| {
+            b.iter(|| conv2d_backward_input(&g, black_box(&dy), black_box(&w), &mut dx))
+        });
+        group.bench_function("conv2d_backward_weight", |b| {
+            b.iter(|| conv2d_backward_weight(&g, black_box(&x), black_box(&dy), &mut dw))
+        });
+        group.finish();
+    }
 }
 
 /// The DCGAN generator's transposed convolutions (batch 64), as the adjoint convolutions the
