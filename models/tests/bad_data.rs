@@ -119,6 +119,29 @@ fn score_refuses_another_normal_class_on_tabular_data() {
 }
 
 #[test]
+fn normal_class_all_on_tabular_data_writes_the_protocol_summary() {
+    // DESIGN.md: `--normal-class all` gives one folder per class and seed plus the summary, even
+    // where tabular data has its one normal class (it used to end as a single plain run).
+    let d = dir("tabular-all");
+    let csv = d.join("t.csv");
+    let rows: String = (0..60).map(|i| format!("{},{},{}\n", i % 7, i % 5, (i % 6 == 0) as u8)).collect();
+    std::fs::write(&csv, rows).unwrap();
+    let out = d.join("run");
+    let o = Command::new(env!("CARGO_BIN_EXE_train"))
+        .args(["--method", "dsvdd", "--epochs", "1", "--pretrain-epochs", "0", "--quiet", "--dataset", "csv", "--data"])
+        .args([csv.to_str().unwrap(), "--normal-class", "all", "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.join("classnormal-seed0").join("results.json").is_file());
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["runs"].as_array().map(Vec::len), Some(1), "{summary}");
+    assert!(std::fs::read_to_string(out.join("summary.md")).unwrap().contains("| **mean** |"));
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
 fn a_data_set_without_anomalies_is_refused_before_training() {
     let d = dir("normals-only");
     let csv = d.join("normals.csv");

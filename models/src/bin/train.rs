@@ -258,10 +258,12 @@ fn main_inner(a: Args) -> Result<()> {
         })?;
         vec![Some(c)]
     };
-    let many = classes.len() > 1 || a.seeds > 1;
+    // DESIGN.md: `--normal-class all` always gives the protocol's folders and summary, even
+    // where there is one normal class (tabular data).
+    let many = a.normal_class == "all" || classes.len() > 1 || a.seeds > 1;
     let dataset_tag = a.dataset.clone();
     let base = a.out.clone().unwrap_or_else(|| {
-        let cls = if classes.len() > 1 {
+        let cls = if a.normal_class == "all" {
             "all".to_string()
         } else {
             classes[0].map(|c| c.to_string()).unwrap_or_else(|| "normal".into())
