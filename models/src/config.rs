@@ -388,7 +388,10 @@ impl Config {
             check(v.is_finite() && v > 0.0, &format!("{name} must be a positive number"))?;
         }
         check(self.minl_a.is_finite() && self.minl_a >= 0.0, "--minl-a must be ≥ 0")?;
-        check(self.ensemble >= 1, "--ensemble must be ≥ 1")
+        check(self.ensemble >= 1, "--ensemble must be ≥ 1")?;
+        // Each GANOCC epoch adds one member to the ensemble; with none there is no classifier
+        // (refused before the run folder is made, not at the end of the run).
+        check(self.method != "ganocc" || self.epochs >= 1, "--epochs must be ≥ 1 for ganocc (one D_k per epoch)")
     }
 }
 

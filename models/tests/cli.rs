@@ -180,6 +180,23 @@ fn bad_input_is_an_error_with_status_2_not_a_panic() {
         assert!(err.starts_with("error:") || err.contains("\nerror:"), "{args:?}: {err}");
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
+    // A GANOCC run without epochs would have no ensemble: refused before its folder is made.
+    let out = tmp("ganocc-no-epochs");
+    let o = train(&["--method", "ganocc", "--epochs", "0", "--quiet", "--out", out.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.starts_with("error: --epochs must be ≥ 1 for ganocc"), "{err}");
+    assert!(!out.exists(), "the refused run left {}", out.display());
+    // `--out` naming a file: said so, and the file is left as it was.
+    std::fs::create_dir_all(&out).unwrap();
+    let file = out.join("notes.txt");
+    std::fs::write(&file, "mine").unwrap();
+    let o = train(&["--method", "dsvdd", "--quiet", "--out", file.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("--out names a file, not a folder"), "{err}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
+    let _ = std::fs::remove_dir_all(&out);
     let o =
         Command::new(env!("CARGO_BIN_EXE_score")).args(["--model", "/nonexistent/model.safetensors"]).output().unwrap();
     assert_eq!(o.status.code(), Some(2));

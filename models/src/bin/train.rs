@@ -272,6 +272,9 @@ fn main_inner(a: Args) -> Result<()> {
         PathBuf::from("runs").join(format!("{}-{}-{}-{}", a.method, dataset_tag, cls, seed))
     });
 
+    if base.exists() && !base.is_dir() {
+        return Err(Error::file(&base, "--out names a file, not a folder"));
+    }
     if a.resume && !base.is_dir() {
         return Err(Error::file(&base, "--resume: no earlier run in this folder"));
     }
