@@ -20,7 +20,10 @@ fn filled(len: usize, seed: u32) -> Vec<f32> {
 
 fn conv(c: &mut Criterion) {
     for (name, g) in [
-        ("lenet_cifar_conv2", Conv2dGeom { n: 200, c_in: 32, h: 16, w: 16, c_out: 64, kh: 5, kw: 5, stride: 1, pad: 2 }),
+        (
+            "lenet_cifar_conv2",
+            Conv2dGeom { n: 200, c_in: 32, h: 16, w: 16, c_out: 64, kh: 5, kw: 5, stride: 1, pad: 2 },
+        ),
         ("lenet_cifar_conv3", Conv2dGeom { n: 200, c_in: 64, h: 8, w: 8, c_out: 128, kh: 5, kw: 5, stride: 1, pad: 2 }),
     ] {
         let flops = 2 * g.n * g.c_out * g.oh() * g.ow() * g.c_in * g.kh * g.kw;
