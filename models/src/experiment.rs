@@ -352,7 +352,7 @@ pub fn write_summary(out: &Path, method: &str, dataset: &str, results: &[RunResu
     let mut class_means = vec![Vec::new(); columns];
     for c in &classes {
         let runs: Vec<&RunResult> = results.iter().filter(|r| &r.normal_class == c).collect();
-        let label = c.map(|c| c.to_string()).unwrap_or_else(|| "-".into());
+        let label = c.map(|c| c.to_string()).unwrap_or_else(|| "normal (label 0)".into());
         md.push_str(&format!("| {label} |"));
         let mut row = json!({"normal_class": c, "runs": runs.len()});
         for col in 0..columns {

@@ -137,7 +137,8 @@ fn normal_class_all_on_tabular_data_writes_the_protocol_summary() {
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["runs"].as_array().map(Vec::len), Some(1), "{summary}");
-    assert!(std::fs::read_to_string(out.join("summary.md")).unwrap().contains("| **mean** |"));
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(md.contains("| normal (label 0) |") && md.contains("| **mean** |"), "{md}");
     let _ = std::fs::remove_dir_all(&d);
 }
 
