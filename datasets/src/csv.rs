@@ -44,6 +44,15 @@ fn fields(line: &str) -> Vec<&str> {
 
 /// Parses CSV text held in memory.
 pub fn parse_csv(bytes: &[u8], label: &LabelColumn, origin: &Origin) -> Result<Dataset> {
+    parse_table(bytes, Some(label), origin)
+}
+
+/// Parses CSV text with every column a feature (no labels: all zero in the result).
+pub fn parse_csv_unlabelled(bytes: &[u8], origin: &Origin) -> Result<Dataset> {
+    parse_table(bytes, None, origin)
+}
+
+fn parse_table(bytes: &[u8], label: Option<&LabelColumn>, origin: &Origin) -> Result<Dataset> {
     let text = std::str::from_utf8(bytes).map_err(|e| DataError::format(origin, format!("not UTF-8 text ({e})")))?;
     // A byte-order mark (as spreadsheet exports write) is not part of the first field.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -54,36 +63,39 @@ pub fn parse_csv(bytes: &[u8], label: &LabelColumn, origin: &Origin) -> Result<D
     let head = fields(first);
     // A header is a first line with no number in it: a data row with one bad cell (`NA`, empty)
     // is then an error naming that cell, as it would be on any later line, not a header.
-    let has_header = matches!(label, LabelColumn::Name(_)) || head.iter().all(|f| f.parse::<f64>().is_err());
+    let has_header = matches!(label, Some(LabelColumn::Name(_))) || head.iter().all(|f| f.parse::<f64>().is_err());
     let ncols = head.len();
     let col = match label {
-        LabelColumn::Last => ncols - 1,
-        LabelColumn::Index(i) if *i < ncols => *i,
-        LabelColumn::Index(i) => {
+        None => None,
+        Some(LabelColumn::Last) => Some(ncols - 1),
+        Some(LabelColumn::Index(i)) if *i < ncols => Some(*i),
+        Some(LabelColumn::Index(i)) => {
             return Err(DataError::Parse {
                 origin: origin.clone(),
                 line: first_no,
                 msg: format!("label column {i} does not exist ({ncols} columns)"),
             })
         }
-        LabelColumn::Name(n) => head.iter().position(|h| h == n).ok_or_else(|| DataError::Parse {
+        Some(LabelColumn::Name(n)) => Some(head.iter().position(|h| h == n).ok_or_else(|| DataError::Parse {
             origin: origin.clone(),
             line: first_no,
             msg: format!("no column named {n:?} in the header"),
-        })?,
+        })?),
     };
-    if ncols < 2 {
+    let d = ncols - usize::from(col.is_some());
+    if d == 0 {
         return Err(DataError::Parse {
             origin: origin.clone(),
             line: first_no,
             msg: "need at least one feature column besides the label".into(),
         });
     }
-    let d = ncols - 1;
     let mut x = Vec::new();
     let mut labels = Vec::new();
     let rows = if has_header { None } else { Some((first_no, first)) };
+    let mut n = 0;
     for (line, l) in rows.into_iter().chain(lines) {
+        n += 1;
         let f = fields(l);
         if f.len() != ncols {
             return Err(DataError::Ragged { origin: origin.clone(), line, expected: ncols, found: f.len() });
@@ -92,7 +104,7 @@ pub fn parse_csv(bytes: &[u8], label: &LabelColumn, origin: &Origin) -> Result<D
             if v.is_empty() {
                 return Err(DataError::Parse { origin: origin.clone(), line, msg: format!("column {j} is empty") });
             }
-            if j == col {
+            if Some(j) == col {
                 let y = v
                     .parse::<i64>()
                     .ok()
@@ -116,8 +128,11 @@ pub fn parse_csv(bytes: &[u8], label: &LabelColumn, origin: &Origin) -> Result<D
             x.push(val as f32);
         }
     }
-    if labels.is_empty() {
+    if n == 0 {
         return Err(DataError::format(origin, "no data rows (only a header)"));
+    }
+    if col.is_none() {
+        labels = vec![0; n];
     }
     Ok(Dataset { x, labels, shape: vec![d] })
 }

@@ -22,13 +22,14 @@ mod npz;
 mod preprocess;
 mod protocol;
 mod rng;
+mod samples;
 mod stream;
 mod zip;
 
 use std::path::{Path, PathBuf};
 
 pub use crate::cifar::{load_cifar_dir, parse_cifar_batch};
-pub use crate::csv::{load_csv, parse_csv, LabelColumn};
+pub use crate::csv::{load_csv, parse_csv, parse_csv_unlabelled, LabelColumn};
 pub use crate::error::{DataError, Origin, Result};
 pub use crate::idx::{load_idx_dir, parse_idx};
 pub use crate::mini::load_mnist_mini;
@@ -36,6 +37,7 @@ pub use crate::npy::{parse_npy, DType, NpyArray};
 pub use crate::npz::{load_npz, parse_npz, tabular_from_npz};
 pub use crate::preprocess::{gcn_l1, Preprocessing, Scaling};
 pub use crate::protocol::{split, OneClassSplit, ProtocolConfig};
+pub use crate::samples::{load_samples, Samples};
 pub use crate::zip::{zip_entries, ZipEntry};
 
 /// The name the bundled data set goes by in messages and in `Loaded::name`.

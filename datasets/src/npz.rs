@@ -54,15 +54,27 @@ pub fn tabular_from_npz(arrays: Vec<(String, NpyArray)>, origin: &Origin) -> Res
     if d == 0 {
         return Err(DataError::format(origin, "X has no columns"));
     }
-    let mut xs = Vec::with_capacity(x.data.len());
-    for (i, &v) in x.data.iter().enumerate() {
+    let xs = finite_f32(&x, d, origin)?;
+    let labels = integer_labels(&y, origin)?;
+    Ok(Dataset { x: xs, labels, shape: vec![d] })
+}
+
+/// `a`'s elements as `f32`, each finite; `d` values per row (to name a bad value's row and column).
+pub(crate) fn finite_f32(a: &NpyArray, d: usize, origin: &Origin) -> Result<Vec<f32>> {
+    let mut xs = Vec::with_capacity(a.data.len());
+    for (i, &v) in a.data.iter().enumerate() {
         let f = v as f32;
         if !f.is_finite() {
             return Err(DataError::NonFinite { origin: origin.clone(), row: i / d, col: i % d, value: v });
         }
         xs.push(f);
     }
-    let mut labels = Vec::with_capacity(n);
+    Ok(xs)
+}
+
+/// `y`'s elements as integer labels.
+pub(crate) fn integer_labels(y: &NpyArray, origin: &Origin) -> Result<Vec<i64>> {
+    let mut labels = Vec::with_capacity(y.data.len());
     for (index, &v) in y.data.iter().enumerate() {
         if v.fract() != 0.0 || !v.is_finite() || v.abs() > (1u64 << 53) as f64 {
             return Err(DataError::LabelOutOfRange {
@@ -74,7 +86,7 @@ pub fn tabular_from_npz(arrays: Vec<(String, NpyArray)>, origin: &Origin) -> Res
         }
         labels.push(v as i64);
     }
-    Ok(Dataset { x: xs, labels, shape: vec![d] })
+    Ok(labels)
 }
 
 /// Loads an ADBench-style `.npz` file (`X`, `y`).

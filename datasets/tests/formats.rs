@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use datasets::{load_npz, parse_csv, parse_npy, parse_npz, DType, LabelColumn, Origin, Source};
+use datasets::{load_npz, load_samples, parse_csv, parse_npy, parse_npz, DType, LabelColumn, Origin, Source};
 
 fn o() -> Origin {
     Origin::new("t")
@@ -146,4 +146,75 @@ fn csv_header_detection_and_label_columns() {
     assert_eq!(d.labels, [1]);
     assert_eq!("label".parse::<LabelColumn>().unwrap(), LabelColumn::Name("label".into()));
     assert_eq!("last".parse::<LabelColumn>().unwrap(), LabelColumn::Last);
+}
+
+/// `f8` little-endian bytes of `values`.
+fn f8(values: &[f64]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+#[test]
+fn samples_to_score_csv_columns_are_features_unless_a_label_is_named() {
+    let d = temp_dir("samples-csv");
+    let f = d.join("s.csv");
+    std::fs::write(&f, "a,b,c\n1,2,0\n3,4,1\n").unwrap();
+    let s = load_samples(&f, None).unwrap();
+    assert_eq!(
+        (&s.data.shape[..], &s.data.x[..], &s.data.labels[..], s.labelled),
+        (&[3][..], &[1., 2., 0., 3., 4., 1.][..], &[0, 0][..], false)
+    );
+    let s = load_samples(&f, Some(&LabelColumn::Name("c".into()))).unwrap();
+    assert_eq!(
+        (&s.data.shape[..], &s.data.x[..], &s.data.labels[..], s.labelled),
+        (&[2][..], &[1., 2., 3., 4.][..], &[0, 1][..], true)
+    );
+    // A header-less file whose every column is a feature.
+    std::fs::write(&f, "0.5\n0.25\n").unwrap();
+    assert_eq!(load_samples(&f, None).unwrap().data.x, [0.5, 0.25]);
+}
+
+#[test]
+fn samples_to_score_lie_along_an_arrays_first_axis() {
+    let d = temp_dir("samples-npy");
+    let values: Vec<f64> = (0..12).map(f64::from).collect();
+    let images = npy(1, "<f8", false, &[3, 2, 2], &f8(&values));
+    let f = d.join("images.npy");
+    std::fs::write(&f, &images).unwrap();
+    let s = load_samples(&f, None).unwrap();
+    assert_eq!((s.data.len(), &s.data.shape[..], s.labelled), (3, &[4][..], false));
+    assert_eq!(s.data.sample(2), [8., 9., 10., 11.]);
+    // In an archive: labelled by y when it is there.
+    let y = npy(1, "<f8", false, &[3], &f8(&[0.0, 1.0, 0.0]));
+    let f = d.join("labelled.npz");
+    std::fs::write(&f, zip(&[("X.npy", &images, true), ("y.npy", &y, false)])).unwrap();
+    let s = load_samples(&f, None).unwrap();
+    assert_eq!(
+        (s.data.labels.clone(), s.labelled, s.data.sample(1).to_vec()),
+        (vec![0, 1, 0], true, vec![4., 5., 6., 7.])
+    );
+    let f = d.join("unlabelled.npz");
+    std::fs::write(&f, zip(&[("X.npy", &images, false)])).unwrap();
+    assert!(!load_samples(&f, None).unwrap().labelled);
+    // y of another length is an error naming both.
+    let short = npy(1, "<f8", false, &[2], &f8(&[0.0, 1.0]));
+    let f = d.join("short.npz");
+    std::fs::write(&f, zip(&[("X.npy", &images, false), ("y.npy", &short, false)])).unwrap();
+    let e = load_samples(&f, None).unwrap_err().to_string();
+    assert!(e.contains("X has 3 samples but y has shape [2]"), "{e}");
+}
+
+#[test]
+fn samples_to_score_refuse_a_label_column_on_arrays_and_unknown_file_types() {
+    let d = temp_dir("samples-bad");
+    let f = d.join("a.npy");
+    std::fs::write(&f, npy(1, "<f8", false, &[2, 1], &f8(&[1.0, 2.0]))).unwrap();
+    let e = load_samples(&f, Some(&LabelColumn::Last)).unwrap_err().to_string();
+    assert!(e.contains("a label column is for .csv files"), "{e}");
+    let f = d.join("a.txt");
+    std::fs::write(&f, "1,2\n").unwrap();
+    let e = load_samples(&f, None).unwrap_err().to_string();
+    assert!(e.contains("expected .csv, .npz or .npy"), "{e}");
+    let f = d.join("nan.npy");
+    std::fs::write(&f, npy(1, "<f8", false, &[2], &f8(&[1.0, f64::NAN]))).unwrap();
+    assert!(load_samples(&f, None).is_err());
 }

@@ -28,6 +28,9 @@ pub struct RunSpec {
     pub contamination: f64,
     /// `--label` as given (CSV data), saved with the model so `score` reads the same column.
     pub label: Option<String>,
+    /// Where the data came from (`--data`, made absolute), saved with the model so `score` finds
+    /// it again by default; not part of the run's identity (the same files may move).
+    pub data: Option<PathBuf>,
     pub out: PathBuf,
     pub quiet: bool,
     /// Continue from `out/checkpoint.safetensors`; a run whose `results.json` exists is reused.
@@ -231,6 +234,9 @@ fn save_model(path: &Path, det: &dyn Detector, cfg: &Config, sp: &OneClassSplit,
     meta.insert("preprocessing".into(), preprocessing_to_json(&sp.preprocessing).to_string());
     meta.insert("format".into(), "oneclass-model-1".into());
     meta.insert("protocol".into(), Value::Object(protocol_json(spec)).to_string());
+    if let Some(data) = &spec.data {
+        meta.insert("data".into(), data.display().to_string());
+    }
     let entries = det.vars().entries();
     let named: Vec<(&str, &engine::Tensor)> = entries.iter().map(|(n, t, _)| (n.as_str(), t)).collect();
     safetensors::save(path, &named, &meta)?;

@@ -115,6 +115,36 @@ fn score_refuses_another_normal_class_on_tabular_data() {
     assert_eq!(last_line(&o), trained, "score read another label column");
     // By default beside the model, without overwriting the training run's scores.csv.
     assert!(out.join("rescored.csv").is_file() && out.join("scores.csv").is_file());
+    // Without --data: the model remembers where its data were read.
+    let o = Command::new(env!("CARGO_BIN_EXE_score")).args(["--model", model.to_str().unwrap()]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(last_line(&o), trained);
+
+    // `--input`: every row of a file, labelled through --label (then an AUC line) or not.
+    let score_file = |file: &std::path::Path, label: Option<&str>, to: &str| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_score"));
+        c.args(["--model", model.to_str().unwrap(), "--input", file.to_str().unwrap()]);
+        c.args(["--out", d.join(to).to_str().unwrap()]);
+        if let Some(l) = label {
+            c.args(["--label", l]);
+        }
+        c.output().unwrap()
+    };
+    let o = score_file(&csv, Some("0"), "labelled.csv");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(last_line(&o).is_some_and(|l| l.starts_with("AUC-ROC ")));
+    let features = d.join("features.csv");
+    let rows: String = (0..60).map(|i| format!("{},{}\n", i % 7, i % 5)).collect();
+    std::fs::write(&features, rows).unwrap();
+    let o = score_file(&features, None, "unlabelled.csv");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let scores = |name: &str| -> Vec<String> {
+        let text = std::fs::read_to_string(d.join(name)).unwrap();
+        text.lines().skip(1).map(|l| l.split(',').take(2).collect::<Vec<_>>().join(",")).collect()
+    };
+    let unlabelled = scores("unlabelled.csv");
+    assert_eq!(unlabelled.len(), 60);
+    assert_eq!(unlabelled, scores("labelled.csv"));
     let _ = std::fs::remove_dir_all(&d);
 }
 

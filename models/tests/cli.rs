@@ -67,7 +67,60 @@ fn score_reproduces_the_training_auc_exactly() {
     // Six epochs, so the saved radius R is a real one, not the initial 0.
     let trained = short_run("dsvdd-soft", &out, &["--seed", "3", "--epochs", "6"]);
     assert_score_reproduces(&out, trained);
+
+    // `--input`: the run's own test images, written to a .npy file (pixels in [0, 1], as the
+    // loaders give them), score exactly as in the training run's scores.csv.
+    let loaded = datasets::Source::MnistMini.load().unwrap();
+    let cfg = datasets::ProtocolConfig { seed: 3, scaling: datasets::Scaling::None, ..Default::default() };
+    let test = datasets::split(&loaded, Some(1), &cfg).unwrap().test;
+    let images = out.join("test_images.npy");
+    std::fs::write(&images, npy_f4(&[test.len(), 1, 28, 28], &test.x)).unwrap();
+    let model = out.join("model.safetensors");
+    let rescored = out.join("from_file.csv");
+    let o = score(&[
+        "--model",
+        model.to_str().unwrap(),
+        "--input",
+        images.to_str().unwrap(),
+        "--out",
+        rescored.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).is_empty(), "no labels, so no AUC line");
+    let column = |path: &Path| -> Vec<String> {
+        let text = std::fs::read_to_string(path).unwrap();
+        text.lines().skip(1).map(|l| l.split(',').nth(1).unwrap().to_string()).collect()
+    };
+    assert_eq!(column(&rescored), column(&out.join("scores.csv")));
+
+    // The wrong width, and 8-bit pixels, are errors naming what the model takes.
+    let csv = out.join("bad.csv");
+    for (rows, needle) in [
+        ("0.1,0.2,0.3\n", "the model takes samples of 784 values"),
+        (&format!("{}\n", vec!["255"; 784].join(","))[..], "image pixels must lie in [0, 1]"),
+    ] {
+        std::fs::write(&csv, rows).unwrap();
+        let o = score(&["--model", model.to_str().unwrap(), "--input", csv.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains(needle), "{err}");
+    }
     let _ = std::fs::remove_dir_all(&out);
+}
+
+/// A little-endian f32 `.npy` file of `shape`.
+fn npy_f4(shape: &[usize], values: &[f32]) -> Vec<u8> {
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({}), }}", dims.join(", "));
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend((header.len() as u16).to_le_bytes());
+    out.extend(header.as_bytes());
+    out.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+    out
 }
 
 fn score(args: &[&str]) -> std::process::Output {

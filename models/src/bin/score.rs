@@ -1,20 +1,21 @@
 //! `score`: applies a saved model to data. With labels (a one-class split of a known data set)
-//! it prints `AUC-ROC <value>`, the same value the training run reported.
+//! it prints `AUC-ROC <value>`, the same value the training run reported. `--input FILE`
+//! scores every sample of a file instead, labelled or not.
 
 use clap::Parser;
-use datasets::{split, ProtocolConfig, Scaling, Source};
+use datasets::{load_samples, split, Dataset, ProtocolConfig, Scaling, Source};
 use engine::{safetensors, Device};
 use kernels::gpu::infer::Precision;
 use models::config::Config;
 use models::experiment::{label_flag, preprocessing_from_json};
-use models::methods::build;
+use models::methods::{build, Detector};
 use models::metrics::auc_roc;
 use models::nets::InputKind;
 use models::report::write_scores_csv;
 use models::{Error, Result};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -27,9 +28,17 @@ struct Args {
     /// Data set (default: the one the model was trained on)
     #[arg(long)]
     dataset: Option<String>,
+    /// Its files (default: where the model's data were read in training, if they are still there)
     #[arg(long)]
     data: Option<PathBuf>,
-    /// CSV label column, a name or 0-based index (default: the model's, else the last column)
+    /// Score every sample of this file instead of a data set's test split: .csv (every column a
+    /// feature, unless --label names the label column), .npz (array X, labelled by y when present)
+    /// or .npy; samples along the first axis, flattened; image pixels in [0, 1]. Labels: 0 normal,
+    /// anything else anomalous
+    #[arg(long, conflicts_with_all = ["dataset", "data", "normal_class", "seed"])]
+    input: Option<PathBuf>,
+    /// CSV label column, a name or 0-based index (default: the model's, else the last column;
+    /// with --input, none)
     #[arg(long)]
     label: Option<String>,
     /// Normal class for the labels (default: the model's)
@@ -86,6 +95,31 @@ fn main_inner(a: Args) -> Result<()> {
         meta.iter().filter_map(|(k, v)| k.strip_prefix("state.").map(|k| (k.to_string(), v.clone()))).collect();
     det.set_state(&state).map_err(|e| Error::file(&a.model, e))?;
 
+    if let Some(input) = &a.input {
+        let label = label_flag(a.label.as_deref())?;
+        let samples = load_samples(input, label.as_ref())?;
+        let mut data = samples.data;
+        let per_sample: usize = shape.iter().product();
+        if data.sample_len() != per_sample {
+            return Err(Error::config(format!(
+                "{}: the model takes samples of {per_sample} values (shape {shape:?}), the file has {} per sample",
+                input.display(),
+                data.sample_len()
+            )));
+        }
+        if shape.len() == 3 {
+            if let Some(v) = data.x.iter().find(|v| !(0.0..=1.0).contains(*v)) {
+                return Err(Error::config(format!(
+                    "{}: image pixels must lie in [0, 1], as the loaders give them (an 8-bit value / 255); found {v}",
+                    input.display()
+                )));
+            }
+        }
+        data.shape = shape;
+        pre.apply_dataset(&mut data)?;
+        let out = a.out.clone().unwrap_or_else(|| a.model.with_file_name("rescored.csv"));
+        return score_and_report(det.as_ref(), &cfg.method, &data, samples.labelled, fused, precision, device, &out);
+    }
     let dataset = a
         .dataset
         .clone()
@@ -94,7 +128,12 @@ fn main_inner(a: Args) -> Result<()> {
     // The CSV label column the model was trained with, unless given again.
     let saved_label = protocol["label"].as_str().filter(|_| dataset == "csv");
     let label = label_flag(a.label.as_deref().or(saved_label))?;
-    let source = Source::from_cli(&dataset, a.data.as_deref(), label)?;
+    // The model's own data files, where it was trained on this data set and they are still there.
+    let saved_data = (a.dataset.is_none() || protocol["dataset"].as_str() == Some(dataset.as_str()))
+        .then(|| meta.get("data").map(PathBuf::from))
+        .flatten()
+        .filter(|p| p.exists());
+    let source = Source::from_cli(&dataset, a.data.as_deref().or(saved_data.as_deref()), label)?;
     let data = source.load()?;
     if data.train.shape != shape {
         return Err(Error::config(format!(
@@ -116,26 +155,44 @@ fn main_inner(a: Args) -> Result<()> {
     let mut test = split(&data, normal_class, &cfg_split)?.test;
     pre.apply_dataset(&mut test)?;
 
+    let out = a.out.clone().unwrap_or_else(|| a.model.with_file_name("rescored.csv"));
+    score_and_report(det.as_ref(), &cfg.method, &test, true, fused, precision, device, &out)
+}
+
+/// Scores `data`, writes the scores to `out`, and with `labelled` data (0 normal, else
+/// anomalous) prints `AUC-ROC <value>`.
+#[allow(clippy::too_many_arguments)]
+fn score_and_report(
+    det: &dyn Detector,
+    method: &str,
+    data: &Dataset,
+    labelled: bool,
+    fused: bool,
+    precision: Precision,
+    device: Device,
+    out: &Path,
+) -> Result<()> {
     let started = Instant::now();
     let scores = if fused {
-        det.score_on_plan(&test, precision).unwrap_or_else(|| {
+        det.score_on_plan(data, precision).unwrap_or_else(|| {
             Err(Error::config(format!(
                 "--fused / --precision f16: method {} has no fused inference path (dsvdd, dsvdd-soft and ocnn have one)",
-                cfg.method
+                method
             )))
         })?
     } else {
-        det.score(&test)?
+        det.score(data)?
     };
     let path = if fused { format!("fused {}", precision.name()) } else { "engine f32".into() };
     eprintln!("scored {} samples on {device} ({path}) in {:.3} s", scores.len(), started.elapsed().as_secs_f64());
-    let labels: Vec<u8> = test.labels.iter().map(|&l| (l != 0) as u8).collect();
-    let out = a.out.clone().unwrap_or_else(|| a.model.with_file_name("rescored.csv"));
-    write_scores_csv(&out, &scores, Some(&labels)).map_err(|e| Error::file(&out, e))?;
+    let labels: Option<Vec<u8>> = labelled.then(|| data.labels.iter().map(|&l| (l != 0) as u8).collect());
+    write_scores_csv(out, &scores, labels.as_deref()).map_err(|e| Error::file(out, e))?;
     eprintln!("{} scores → {}", scores.len(), out.display());
-    match auc_roc(&scores, &labels) {
-        Some(auc) => println!("AUC-ROC {auc:.4}"),
-        None => println!("AUC-ROC undefined (one class only in the labels)"),
+    if let Some(labels) = labels {
+        match auc_roc(&scores, &labels) {
+            Some(auc) => println!("AUC-ROC {auc:.4}"),
+            None => println!("AUC-ROC undefined (one class only in the labels)"),
+        }
     }
     Ok(())
 }

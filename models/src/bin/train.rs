@@ -296,6 +296,7 @@ fn main_inner(a: Args) -> Result<()> {
                 device: dev,
                 contamination: a.contamination,
                 label: a.label.clone(),
+                data: a.data.as_ref().map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())),
                 out,
                 quiet: a.quiet,
                 resume: a.resume,
