@@ -8,6 +8,7 @@
 //! the L1-sized panel the micro-kernel reads next. The panels hold the values packing the
 //! matrix would, so the products are bit-identical to the explicit path's.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use super::Conv2dGeom;
@@ -40,9 +41,9 @@ pub(super) struct Im2colPanels<'a> {
     xp: &'a [f32],
     /// Per im2col row `r = (ci·kh + a)·kw + b`: the offset of cell `(a, b)` of plane `ci`
     /// from a window's top-left cell.
-    tap: Vec<usize>,
+    tap: Cow<'a, [usize]>,
     /// Per im2col column `q = i·P + oy·ow + ox`: the offset of its window's top-left cell.
-    window: Vec<usize>,
+    window: Cow<'a, [usize]>,
 }
 
 impl<'a> Im2colPanels<'a> {
@@ -51,22 +52,32 @@ impl<'a> Im2colPanels<'a> {
         let (hp, wp, ow) = (g.h + 2 * g.pad, g.w + 2 * g.pad, g.ow());
         assert!(xp.len() >= padded_len(g, m), "Im2colPanels: {} floats for {m} padded samples", xp.len());
         let taps = g.kh * g.kw;
-        let tap = (0..g.col_rows()).map(|r| (r / taps) * hp * wp + (r % taps / g.kw) * wp + r % g.kw).collect();
+        let tap: Vec<usize> =
+            (0..g.col_rows()).map(|r| (r / taps) * hp * wp + (r % taps / g.kw) * wp + r % g.kw).collect();
         let (s, sample) = (g.stride, g.c_in * hp * wp);
-        let window = (0..m * g.positions())
+        let window: Vec<usize> = (0..m * g.positions())
             .map(|q| {
                 let (i, o) = (q / g.positions(), q % g.positions());
                 i * sample + (o / ow) * s * wp + (o % ow) * s
             })
             .collect();
-        let panels = Im2colPanels { xp, tap, window };
+        Self::checked(xp, Cow::Owned(tap), Cow::Owned(window))
+    }
+
+    /// The matrix with row `r`, column `q` at `x[window[q] + tap[r]]`: any list of taps and
+    /// windows, such as a region's that skip padding ([`super::regions`]) on unpadded planes.
+    pub(super) fn from_offsets(x: &'a [f32], tap: &'a [usize], window: &'a [usize]) -> Self {
+        Self::checked(x, Cow::Borrowed(tap), Cow::Borrowed(window))
+    }
+
+    fn checked(xp: &'a [f32], tap: Cow<'a, [usize]>, window: Cow<'a, [usize]>) -> Self {
         // What makes `get` below sound: every window's every tap lies inside `xp`.
-        let last = |v: &Vec<usize>| v.iter().copied().max().unwrap_or(0);
+        let last = |v: &[usize]| v.iter().copied().max().unwrap_or(0);
         assert!(
-            panels.window.is_empty() || panels.tap.is_empty() || last(&panels.window) + last(&panels.tap) < xp.len(),
-            "Im2colPanels: windows reach past the padded planes"
+            window.is_empty() || tap.is_empty() || last(&window) + last(&tap) < xp.len(),
+            "Im2colPanels: windows reach past the planes"
         );
-        panels
+        Im2colPanels { xp, tap, window }
     }
 
     /// `xp[at + t]` for a window offset `at` and a tap offset `t` of this matrix.
@@ -84,6 +95,14 @@ impl<'a> Im2colPanels<'a> {
     }
 }
 
+/// `dst[..N] = src[..N]` with `N` known to the compiler.
+#[inline(always)]
+fn copy_fixed<const N: usize>(src: &[f32], dst: &mut [f32]) {
+    let src: &[f32; N] = src[..N].try_into().expect("N floats");
+    let dst: &mut [f32; N] = (&mut dst[..N]).try_into().expect("N floats");
+    *dst = *src;
+}
+
 /// Zero the columns `used ..` of every `width`-wide line of a panel (edge panels).
 fn zero_tail(panel: &mut [f32], used: usize, width: usize) {
     if used < width {
@@ -97,6 +116,25 @@ impl BPanels for Im2colPanels<'_> {
         for (i, panel) in dst.chunks_exact_mut(kc * width).enumerate() {
             let c0 = cols.start + (first + i) * width;
             let windows = &self.window[c0..(c0 + width).min(cols.end)];
+            if windows.windows(2).all(|w| w[1] == w[0] + 1) {
+                // Consecutive cells under every tap (the batch-innermost layout of
+                // `super::regions`): one slice copy per line instead of a gather.
+                let len = windows.len();
+                let lines = panel.chunks_exact_mut(width).zip(taps);
+                if len == 32 {
+                    // A full AVX-512 panel: a fixed-size copy, two vector moves inline (as a
+                    // slice copy it was a `memmove` call per line, 12 % of the layer).
+                    for (line, &t) in lines {
+                        copy_fixed::<32>(&self.xp[windows[0] + t..], line);
+                    }
+                } else {
+                    for (line, &t) in lines {
+                        line[..len].copy_from_slice(&self.xp[windows[0] + t..][..len]);
+                    }
+                }
+                zero_tail(panel, len, width);
+                continue;
+            }
             // A tap at a time, along the panel's line: the windows' cells under it, `s` apart
             // within an output row. (A window at a time down the panel's columns, with bounds
             // checks, took half as long again; the two changes were measured together.)
@@ -120,6 +158,14 @@ impl BPanels for Im2colPanelsT<'_, '_> {
         for (i, panel) in dst.chunks_exact_mut(kc * width).enumerate() {
             let r0 = cols.start + (first + i) * width;
             let taps = &im.tap[r0..(r0 + width).min(cols.end)];
+            if taps.len() == 32 && taps.windows(2).all(|t| t[1] == t[0] + 1) {
+                // Consecutive cells for every window (channels-last input with the taps ordered
+                // channel innermost, `super::regions`): one fixed-size copy per line.
+                for (line, &at) in panel.chunks_exact_mut(width).zip(windows) {
+                    copy_fixed::<32>(&im.xp[at + taps[0]..], line);
+                }
+                continue;
+            }
             // A panel line is one window's taps for `width` consecutive rows.
             for (line, &at) in panel.chunks_exact_mut(width).zip(windows) {
                 for (out, &t) in line.iter_mut().zip(taps) {

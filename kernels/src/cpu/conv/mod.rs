@@ -23,6 +23,7 @@
 mod grouped;
 mod im2col;
 mod implicit;
+mod regions;
 
 use rayon::prelude::*;
 
@@ -32,6 +33,7 @@ use grouped::{
     dense_backward_weight, dense_forward, GROUP_SCRATCH_FLOATS,
 };
 use im2col::{col2im, im2col};
+use regions::{conv2d_backward_weight_regions, conv2d_forward_regions};
 
 /// A GEMM with `gemm`'s signature.
 type Gemm = fn(bool, bool, usize, usize, usize, f32, &[f32], &[f32], f32, &mut [f32]);
@@ -151,6 +153,9 @@ pub fn conv2d_forward(g: &Conv2dGeom, x: &[f32], w: &[f32], y: &mut [f32]) {
     if g.grouped() {
         return conv2d_forward_grouped(g, x, w, y, GROUP_SCRATCH_FLOATS);
     }
+    if g.skips_padding() {
+        return conv2d_forward_regions(g, x, w, y);
+    }
     // Per sample: y_n (c_out × P) = W (c_out × K) · col_n (K × P), W packed once for all.
     // One im2col buffer per rayon job, reused across the samples that job runs.
     let w = PackedA::new(false, g.c_out, k, w);
@@ -229,6 +234,9 @@ pub fn conv2d_backward_weight(g: &Conv2dGeom, x: &[f32], dy: &[f32], dw: &mut [f
     }
     if g.grouped() {
         return conv2d_backward_weight_grouped(g, x, dy, dw, GROUP_SCRATCH_FLOATS);
+    }
+    if g.skips_padding() {
+        return conv2d_backward_weight_regions(g, x, dy, dw);
     }
     // Per sample, rather than grouped: with `P ≥ 64` each sample's GEMM is already well shaped,
     // and its im2col matrix (`K × P`) is packed while still in L2; a group's (`K × m·P`) is
@@ -497,6 +505,22 @@ mod tests {
         #[test]
         fn fast_matches_reference(g in geom(), seed in any::<u64>()) {
             check_all(&g, seed);
+        }
+    }
+
+    /// The padding-free region path ([`regions`]) against the references, on geometries the
+    /// dispatcher sends there: the CIFAR LeNet's 8 × 8 layer scaled down, a batch of two groups
+    /// with a short last one, unequal sides and an even kernel.
+    #[test]
+    fn region_path_matches_reference() {
+        let geoms = [
+            Conv2dGeom { n: 3, c_in: 32, h: 8, w: 8, c_out: 32, kh: 5, kw: 5, stride: 1, pad: 2 },
+            Conv2dGeom { n: 35, c_in: 33, h: 8, w: 10, c_out: 40, kh: 5, kw: 5, stride: 1, pad: 2 },
+            Conv2dGeom { n: 2, c_in: 32, h: 9, w: 8, c_out: 35, kh: 4, kw: 4, stride: 1, pad: 2 },
+        ];
+        for (gi, g) in geoms.iter().enumerate() {
+            assert!(g.skips_padding(), "geometry {gi} does not take the region path");
+            check_all(g, 900 + gi as u64);
         }
     }
 

@@ -275,8 +275,26 @@ pub fn gemm_b_panels(
     beta: f32,
     c: &mut [f32],
 ) {
-    assert!(a.len() >= m * k && c.len() >= m * n, "gemm: slice too short");
-    let av = Strided { src: a, rs: k, cs: 1 };
+    gemm_b_panels_lda(parallel, m, n, k, alpha, a, k, b, beta, c)
+}
+
+/// [`gemm_b_panels`] with `A`'s rows `lda ≥ k` floats apart.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_b_panels_lda(
+    parallel: bool,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f32,
+    a: &[f32],
+    lda: usize,
+    b: &dyn BPanels,
+    beta: f32,
+    c: &mut [f32],
+) {
+    assert!(lda >= k, "gemm: lda {lda} < k {k}");
+    assert!((m == 0 || a.len() >= (m - 1) * lda + k) && c.len() >= m * n, "gemm: slice too short");
+    let av = Strided { src: a, rs: lda, cs: 1 };
     run_product(Level::detect(), parallel, (m, n, k), alpha, AOperand::Strided(av), BOperand::Panels(b), beta, c)
 }
 
@@ -379,6 +397,15 @@ impl PackedA {
     /// [`PackedA::gemm`] on the calling thread only, like [`gemm_serial`].
     pub fn gemm_serial(&self, tb: bool, n: usize, alpha: f32, b: &[f32], beta: f32, c: &mut [f32]) {
         self.gemm_at(false, tb, n, alpha, b, beta, c)
+    }
+
+    /// `C = alpha · op(A) · op(B) + beta · C` with this `op(A)` and `op(B)` packed by `b`
+    /// ([`BPanels`]), on the calling thread only; bit-identical to [`gemm_b_panels`].
+    pub fn gemm_b_panels_serial(&self, n: usize, alpha: f32, b: &dyn BPanels, beta: f32, c: &mut [f32]) {
+        let (m, k) = (self.m, self.k);
+        assert!(c.len() >= m * n, "gemm: slice too short");
+        let data = self.data.slice(self.len);
+        run_product(self.level, false, (m, n, k), alpha, AOperand::Packed(data), BOperand::Panels(b), beta, c)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -970,6 +997,12 @@ mod tests {
                         got.iter().zip(&want).all(|(g, w)| g.to_bits() == w.to_bits()),
                         "m={m} n={n} k={k} beta={beta} parallel={parallel}"
                     );
+                    // A's rows inside a wider matrix (`lda = k + 5`, garbage between them).
+                    let mut wide = values(m * (k + 5), 14);
+                    wide.chunks_exact_mut(k + 5).zip(a.chunks_exact(k)).for_each(|(w, r)| w[..k].copy_from_slice(r));
+                    let mut got = c0.clone();
+                    gemm_b_panels_lda(parallel, m, n, k, 1.0, &wide, k + 5, &PlainPanels { b: &b, n }, beta, &mut got);
+                    assert!(got.iter().zip(&want).all(|(g, w)| g.to_bits() == w.to_bits()), "lda, m={m} n={n} k={k}");
                 }
             }
         }
