@@ -39,10 +39,11 @@ pub(super) fn padded_len(g: &Conv2dGeom, m: usize) -> usize {
 /// ([`pad_planes`]): the forward's `Y = W · COL`. `COL[r][q] = xp[window[q] + tap[r]]`.
 pub(super) struct Im2colPanels<'a> {
     xp: &'a [f32],
-    /// Per im2col row `r = (ci·kh + a)·kw + b`: the offset of cell `(a, b)` of plane `ci`
-    /// from a window's top-left cell.
+    /// Per matrix row, the offset of its cell from a window's anchor: for [`Self::new`], row
+    /// `r = (ci·kh + a)·kw + b` → cell `(a, b)` of plane `ci` from the window's top-left cell.
     tap: Cow<'a, [usize]>,
-    /// Per im2col column `q = i·P + oy·ow + ox`: the offset of its window's top-left cell.
+    /// Per matrix column, the offset of its window's anchor: for [`Self::new`], column
+    /// `q = i·P + oy·ow + ox` → that window's top-left cell in the padded planes.
     window: Cow<'a, [usize]>,
 }
 
@@ -84,8 +85,8 @@ impl<'a> Im2colPanels<'a> {
     #[inline(always)]
     fn get(&self, at: usize, t: usize) -> f32 {
         debug_assert!(at + t < self.xp.len());
-        // SAFETY: `at` is one of `self.window` and `t` one of `self.tap`, whose sums `new`
-        // checked to lie inside `xp`. (The bounds check cost a third of the packing time.)
+        // SAFETY: `at` is one of `self.window` and `t` one of `self.tap`, whose sums `Self::checked`
+        // verified to lie inside `xp`. (The bounds check cost a third of the packing time.)
         unsafe { *self.xp.get_unchecked(at + t) }
     }
 

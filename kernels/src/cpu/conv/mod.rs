@@ -522,6 +522,10 @@ mod tests {
             assert!(g.skips_padding(), "geometry {gi} does not take the region path");
             check_all(g, 900 + gi as u64);
         }
+        // Padding as wide as the kernel leaves windows with no tap inside: not this path.
+        let wide = Conv2dGeom { n: 1, c_in: 32, h: 8, w: 8, c_out: 32, kh: 3, kw: 3, stride: 1, pad: 3 };
+        assert!(!wide.skips_padding());
+        check_all(&wide, 903);
     }
 
     /// The grouped path against the references, on geometries the dispatcher sends elsewhere

@@ -12,11 +12,12 @@
 //!
 //! The copies in and out cost about what the skipped zeros save unless the share is large and
 //! the channels many: on the CIFAR LeNet's 16 × 16 layer (14 %) both kernels measured level with
-//! the per-sample path, on its 8 × 8 layer (28 %, 64 → 128 channels) the forward 10 % and the
-//! weight gradient 13 % faster on two threads, the whole training step 4 % (`benches/README.md`).
+//! the per-sample path, on its 8 × 8 layer (28 %, 64 → 128 channels) the forward 6 % and the
+//! weight gradient 16 % faster on two threads, the whole training step 4 % (`benches/README.md`).
 //! So only such layers come here ([`Conv2dGeom::skips_padding`]). The input gradient, tried as
-//! the forward of the adjoint convolution (the flipped kernel, channels swapped), was slower than
-//! the per-sample `Wᵀ · dy` + col2im, and is not routed here.
+//! the forward of the adjoint convolution (the flipped kernel, channels swapped), and as
+//! `W_rᵀ · DY_r` per group with a batch-innermost col2im, was no faster than the per-sample
+//! `Wᵀ · dy` + col2im on two threads, and is not routed here.
 //!
 //! A region's products are the full GEMM's minus terms that are exactly zero, so results agree
 //! with the other paths to rounding (the sums are cut into blocks at different places). Groups,
@@ -31,8 +32,9 @@ use super::implicit::Im2colPanels;
 use super::Conv2dGeom;
 use crate::cpu::gemm::{gemm_b_panels_lda, PackedA};
 
-/// Samples per group of the forward: a multiple of the GEMM's widest panel (32 columns), so
-/// every region's `m·P_r` columns fill whole panels even where `P_r = 1` (the corners).
+/// Samples per group of the forward: a multiple of the GEMM's widest panel (32 columns), so in
+/// every full group each region's `m·P_r` columns fill whole panels even where `P_r = 1` (the
+/// corners); only the batch's last, shorter group leaves a panel part-empty.
 const GROUP_SAMPLES: usize = 32;
 
 /// Below this share of multiply-adds on padding, or with fewer channels than this on either side,
@@ -99,10 +101,12 @@ pub(super) fn padding_share(g: &Conv2dGeom) -> f64 {
 
 impl Conv2dGeom {
     /// The forward and weight gradient run by regions: a stride-1 convolution on the per-sample
-    /// path (`P ≥ 64`; smaller outputs run grouped) with many channels and much padding.
+    /// path (`P ≥ 64`; smaller outputs run grouped) with many channels and much padding. With
+    /// `pad < k` every window keeps at least one tap inside, so no region is empty.
     pub(super) fn skips_padding(&self) -> bool {
         self.stride == 1
             && self.pad > 0
+            && self.pad < self.kh.min(self.kw)
             && self.n > 0
             && self.c_in >= MIN_CHANNELS
             && self.c_out >= MIN_CHANNELS
