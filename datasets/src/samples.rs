@@ -11,11 +11,13 @@ use crate::npz::{finite_f32, integer_labels, parse_npz};
 use crate::stream::read_file;
 use crate::Dataset;
 
-/// A file's samples, flattened (`shape` is `[values per sample]`), and whether `labels` came
+/// A file's samples, flattened (`data.shape` is `[values per sample]`), each sample's shape as
+/// the file gave it (`[d]` for CSV rows; an array's trailing axes), and whether `labels` came
 /// from the file (else they are all zero).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Samples {
     pub data: Dataset,
+    pub shape_in_file: Vec<usize>,
     pub labelled: bool,
 }
 
@@ -32,10 +34,11 @@ pub fn load_samples(path: &Path, label: Option<&LabelColumn>) -> Result<Samples>
     match ext.as_deref() {
         Some("csv") => {
             let bytes = read_file(path)?;
-            Ok(match label {
-                Some(l) => Samples { data: parse_csv(&bytes, l, &origin)?, labelled: true },
-                None => Samples { data: parse_csv_unlabelled(&bytes, &origin)?, labelled: false },
-            })
+            let (data, labelled) = match label {
+                Some(l) => (parse_csv(&bytes, l, &origin)?, true),
+                None => (parse_csv_unlabelled(&bytes, &origin)?, false),
+            };
+            Ok(Samples { shape_in_file: data.shape.clone(), data, labelled })
         }
         Some("npz") => {
             if label.is_some() {
@@ -45,6 +48,7 @@ pub fn load_samples(path: &Path, label: Option<&LabelColumn>) -> Result<Samples>
             let find = |names: [&str; 2]| arrays.iter().find(|(n, _)| names.contains(&n.as_str())).map(|(_, a)| a);
             let x = find(["X", "x"]).ok_or_else(|| DataError::format(&origin, "no array named \"X\""))?;
             let mut data = flatten(x, &origin)?;
+            let shape_in_file = x.shape[1..].to_vec();
             let labelled = match find(["y", "Y"]) {
                 Some(y) => {
                     if y.data.len() != data.len() || y.shape.len() > 2 || y.shape.get(1).is_some_and(|&c| c != 1) {
@@ -58,13 +62,14 @@ pub fn load_samples(path: &Path, label: Option<&LabelColumn>) -> Result<Samples>
                 }
                 None => false,
             };
-            Ok(Samples { data, labelled })
+            Ok(Samples { data, shape_in_file, labelled })
         }
         Some("npy") => {
             if label.is_some() {
                 return Err(not_csv(".npy"));
             }
-            Ok(Samples { data: flatten(&parse_npy(&read_file(path)?, &origin)?, &origin)?, labelled: false })
+            let x = parse_npy(&read_file(path)?, &origin)?;
+            Ok(Samples { data: flatten(&x, &origin)?, shape_in_file: x.shape[1..].to_vec(), labelled: false })
         }
         _ => Err(DataError::format(&origin, "unknown file type: expected .csv, .npz or .npy")),
     }

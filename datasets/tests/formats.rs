@@ -181,7 +181,7 @@ fn samples_to_score_lie_along_an_arrays_first_axis() {
     let f = d.join("images.npy");
     std::fs::write(&f, &images).unwrap();
     let s = load_samples(&f, None).unwrap();
-    assert_eq!((s.data.len(), &s.data.shape[..], s.labelled), (3, &[4][..], false));
+    assert_eq!((s.data.len(), &s.data.shape[..], &s.shape_in_file[..], s.labelled), (3, &[4][..], &[2, 2][..], false));
     assert_eq!(s.data.sample(2), [8., 9., 10., 11.]);
     // In an archive: labelled by y when it is there.
     let y = npy(1, "<f8", false, &[3], &f8(&[0.0, 1.0, 0.0]));

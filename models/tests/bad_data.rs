@@ -145,6 +145,30 @@ fn score_refuses_another_normal_class_on_tabular_data() {
     let unlabelled = scores("unlabelled.csv");
     assert_eq!(unlabelled.len(), 60);
     assert_eq!(unlabelled, scores("labelled.csv"));
+    // Labels other than 0/1 need --normal-class to say which one is normal.
+    let three = d.join("three.csv");
+    let rows: String = (0..60).map(|i| format!("{},{},{}\n", i % 3, i % 7, i % 5)).collect();
+    std::fs::write(&three, rows).unwrap();
+    let o = score_file(&three, Some("0"), "three.csv");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("label 2 is neither 0 (normal) nor 1 (anomalous): pass --normal-class"), "{err}");
+    let o = Command::new(env!("CARGO_BIN_EXE_score"))
+        .args(["--model", model.to_str().unwrap(), "--input", three.to_str().unwrap(), "--label", "0"])
+        .args(["--normal-class", "2", "--out", d.join("three.csv.out").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(d.join("three.csv.out")).unwrap();
+    // Rows 2, 5, 8, … (label 2) are the normal ones now.
+    let flags: Vec<&str> = text.lines().skip(1).take(3).map(|l| l.rsplit(',').next().unwrap()).collect();
+    assert_eq!(flags, ["1", "1", "0"]);
+    // The training data gone: said so, rather than a bare "needs --data".
+    std::fs::remove_file(&csv).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_score")).args(["--model", model.to_str().unwrap()]).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("which is not there any more: pass --data"), "{err}");
     let _ = std::fs::remove_dir_all(&d);
 }
 

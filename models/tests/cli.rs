@@ -93,10 +93,29 @@ fn score_reproduces_the_training_auc_exactly() {
     };
     assert_eq!(column(&rescored), column(&out.join("scores.csv")));
 
+    // Flat rows of 784 pixels are the same samples.
+    std::fs::write(&images, npy_f4(&[test.len(), 784], &test.x)).unwrap();
+    let o = score(&[
+        "--model",
+        model.to_str().unwrap(),
+        "--input",
+        images.to_str().unwrap(),
+        "--out",
+        rescored.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(column(&rescored), column(&out.join("scores.csv")));
+    // Channels last would read scrambled pixels: refused.
+    std::fs::write(&images, npy_f4(&[test.len(), 28, 28, 1], &test.x)).unwrap();
+    let o = score(&["--model", model.to_str().unwrap(), "--input", images.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("samples of shape [28, 28, 1]") && err.contains("channels first"), "{err}");
+
     // The wrong width, and 8-bit pixels, are errors naming what the model takes.
     let csv = out.join("bad.csv");
     for (rows, needle) in [
-        ("0.1,0.2,0.3\n", "the model takes samples of 784 values"),
+        ("0.1,0.2,0.3\n", "the model takes [1, 28, 28], or rows of 784 values"),
         (&format!("{}\n", vec!["255"; 784].join(","))[..], "image pixels must lie in [0, 1]"),
     ] {
         std::fs::write(&csv, rows).unwrap();

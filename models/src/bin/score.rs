@@ -33,15 +33,16 @@ struct Args {
     data: Option<PathBuf>,
     /// Score every sample of this file instead of a data set's test split: .csv (every column a
     /// feature, unless --label names the label column), .npz (array X, labelled by y when present)
-    /// or .npy; samples along the first axis, flattened; image pixels in [0, 1]. Labels: 0 normal,
-    /// anything else anomalous
-    #[arg(long, conflicts_with_all = ["dataset", "data", "normal_class", "seed"])]
+    /// or .npy; samples along the first axis, flat or in the model's shape; image pixels in
+    /// [0, 1]. Labels 0 normal and 1 anomalous, or with --normal-class that label normal and any
+    /// other anomalous
+    #[arg(long, conflicts_with_all = ["dataset", "data", "seed"])]
     input: Option<PathBuf>,
     /// CSV label column, a name or 0-based index (default: the model's, else the last column;
     /// with --input, none)
     #[arg(long)]
     label: Option<String>,
-    /// Normal class for the labels (default: the model's)
+    /// Normal class for the labels (default: the model's; with --input, labels are 0/1 unless given)
     #[arg(long)]
     normal_class: Option<i64>,
     /// Seed of the tabular split (default: the model's)
@@ -100,12 +101,37 @@ fn main_inner(a: Args) -> Result<()> {
         let samples = load_samples(input, label.as_ref())?;
         let mut data = samples.data;
         let per_sample: usize = shape.iter().product();
-        if data.sample_len() != per_sample {
+        let in_file = &samples.shape_in_file;
+        // Flat rows of the right size, or the model's own shape: an image array in another
+        // layout (channels last) would be read as scrambled pixels.
+        if data.sample_len() != per_sample || !(in_file.len() == 1 || *in_file == shape) {
+            let hint = if in_file.len() == 1 && data.sample_len() == per_sample + 1 && label.is_none() {
+                " (if one column is the label, name it with --label)"
+            } else if data.sample_len() == per_sample {
+                " (lay the samples out as the model's shape, channels first, or flatten them)"
+            } else {
+                ""
+            };
             return Err(Error::config(format!(
-                "{}: the model takes samples of {per_sample} values (shape {shape:?}), the file has {} per sample",
-                input.display(),
-                data.sample_len()
+                "{}: samples of shape {in_file:?}; the model takes {shape:?}, or rows of {per_sample} values{hint}",
+                input.display()
             )));
+        }
+        if samples.labelled {
+            match a.normal_class {
+                // Anything but the named class is anomalous: 0 normal, else anomalous, after.
+                Some(c) => data.labels.iter_mut().for_each(|l| *l = i64::from(*l != c)),
+                None => {
+                    if let Some(l) = data.labels.iter().find(|&&l| l != 0 && l != 1) {
+                        return Err(Error::config(format!(
+                            "{}: label {l} is neither 0 (normal) nor 1 (anomalous): pass --normal-class to name the normal one",
+                            input.display()
+                        )));
+                    }
+                }
+            }
+        } else if a.normal_class.is_some() {
+            return Err(Error::config(format!("--normal-class: {} has no labels", input.display())));
         }
         if shape.len() == 3 {
             if let Some(v) = data.x.iter().find(|v| !(0.0..=1.0).contains(*v)) {
@@ -128,11 +154,15 @@ fn main_inner(a: Args) -> Result<()> {
     // The CSV label column the model was trained with, unless given again.
     let saved_label = protocol["label"].as_str().filter(|_| dataset == "csv");
     let label = label_flag(a.label.as_deref().or(saved_label))?;
-    // The model's own data files, where it was trained on this data set and they are still there.
-    let saved_data = (a.dataset.is_none() || protocol["dataset"].as_str() == Some(dataset.as_str()))
-        .then(|| meta.get("data").map(PathBuf::from))
-        .flatten()
-        .filter(|p| p.exists());
+    // The model's own data files, where it was trained on this data set (and they are still there).
+    let same_dataset = a.dataset.is_none() || protocol["dataset"].as_str() == Some(dataset.as_str());
+    let saved_data = meta.get("data").filter(|_| same_dataset).map(PathBuf::from);
+    if let Some(gone) = saved_data.as_ref().filter(|p| a.data.is_none() && !p.exists()) {
+        return Err(Error::config(format!(
+            "the model's data were read from {}, which is not there any more: pass --data",
+            gone.display()
+        )));
+    }
     let source = Source::from_cli(&dataset, a.data.as_deref().or(saved_data.as_deref()), label)?;
     let data = source.load()?;
     if data.train.shape != shape {
