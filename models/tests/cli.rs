@@ -77,15 +77,19 @@ fn score_reproduces_the_training_auc_exactly() {
     std::fs::write(&images, npy_f4(&[test.len(), 1, 28, 28], &test.x)).unwrap();
     let model = out.join("model.safetensors");
     let rescored = out.join("from_file.csv");
-    let o = score(&[
-        "--model",
-        model.to_str().unwrap(),
-        "--input",
-        images.to_str().unwrap(),
-        "--out",
-        rescored.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let score_images = || {
+        let o = score(&[
+            "--model",
+            model.to_str().unwrap(),
+            "--input",
+            images.to_str().unwrap(),
+            "--out",
+            rescored.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        o
+    };
+    let o = score_images();
     assert!(String::from_utf8_lossy(&o.stdout).is_empty(), "no labels, so no AUC line");
     let column = |path: &Path| -> Vec<String> {
         let text = std::fs::read_to_string(path).unwrap();
@@ -95,15 +99,7 @@ fn score_reproduces_the_training_auc_exactly() {
 
     // Flat rows of 784 pixels are the same samples.
     std::fs::write(&images, npy_f4(&[test.len(), 784], &test.x)).unwrap();
-    let o = score(&[
-        "--model",
-        model.to_str().unwrap(),
-        "--input",
-        images.to_str().unwrap(),
-        "--out",
-        rescored.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    score_images();
     assert_eq!(column(&rescored), column(&out.join("scores.csv")));
     // Channels last would read scrambled pixels: refused.
     std::fs::write(&images, npy_f4(&[test.len(), 28, 28, 1], &test.x)).unwrap();
