@@ -97,54 +97,10 @@ fn main_inner(a: Args) -> Result<()> {
     det.set_state(&state).map_err(|e| Error::file(&a.model, e))?;
 
     if let Some(input) = &a.input {
-        let label = label_flag(a.label.as_deref())?;
-        let samples = load_samples(input, label.as_ref())?;
-        let mut data = samples.data;
-        let per_sample: usize = shape.iter().product();
-        let in_file = &samples.shape_in_file;
-        // Flat rows of the right size, or the model's own shape: an image array in another
-        // layout (channels last) would be read as scrambled pixels.
-        if data.sample_len() != per_sample || !(in_file.len() == 1 || *in_file == shape) {
-            let hint = if in_file.len() == 1 && data.sample_len() == per_sample + 1 && label.is_none() {
-                " (if one column is the label, name it with --label)"
-            } else if data.sample_len() == per_sample {
-                " (lay the samples out as the model's shape, channels first, or flatten them)"
-            } else {
-                ""
-            };
-            return Err(Error::config(format!(
-                "{}: samples of shape {in_file:?}; the model takes {shape:?}, or rows of {per_sample} values{hint}",
-                input.display()
-            )));
-        }
-        if samples.labelled {
-            match a.normal_class {
-                // Anything but the named class is anomalous: 0 normal, else anomalous, after.
-                Some(c) => data.labels.iter_mut().for_each(|l| *l = i64::from(*l != c)),
-                None => {
-                    if let Some(l) = data.labels.iter().find(|&&l| l != 0 && l != 1) {
-                        return Err(Error::config(format!(
-                            "{}: label {l} is neither 0 (normal) nor 1 (anomalous): pass --normal-class to name the normal one",
-                            input.display()
-                        )));
-                    }
-                }
-            }
-        } else if a.normal_class.is_some() {
-            return Err(Error::config(format!("--normal-class: {} has no labels", input.display())));
-        }
-        if shape.len() == 3 {
-            if let Some(v) = data.x.iter().find(|v| !(0.0..=1.0).contains(*v)) {
-                return Err(Error::config(format!(
-                    "{}: image pixels must lie in [0, 1], as the loaders give them (an 8-bit value / 255); found {v}",
-                    input.display()
-                )));
-            }
-        }
-        data.shape = shape;
+        let (mut data, labelled) = read_input(input, &a, &shape)?;
         pre.apply_dataset(&mut data)?;
         let out = a.out.clone().unwrap_or_else(|| a.model.with_file_name("rescored.csv"));
-        return score_and_report(det.as_ref(), &cfg.method, &data, samples.labelled, fused, precision, device, &out);
+        return score_and_report(det.as_ref(), &cfg.method, &data, labelled, fused, precision, device, &out);
     }
     let dataset = a
         .dataset
@@ -187,6 +143,57 @@ fn main_inner(a: Args) -> Result<()> {
 
     let out = a.out.clone().unwrap_or_else(|| a.model.with_file_name("rescored.csv"));
     score_and_report(det.as_ref(), &cfg.method, &test, true, fused, precision, device, &out)
+}
+
+/// `--input`: the file's samples (flat or in the model's `shape`), checked, and whether they are
+/// labelled; labels become 0 normal / 1 anomalous (`--normal-class C`: C is normal).
+fn read_input(input: &Path, a: &Args, shape: &[usize]) -> Result<(Dataset, bool)> {
+    let label = label_flag(a.label.as_deref())?;
+    let samples = load_samples(input, label.as_ref())?;
+    let mut data = samples.data;
+    let per_sample: usize = shape.iter().product();
+    let in_file = &samples.shape_in_file;
+    // Flat rows of the right size, or the model's own shape: an image array in another
+    // layout (channels last) would be read as scrambled pixels.
+    if data.sample_len() != per_sample || !(in_file.len() == 1 || *in_file == shape) {
+        let hint = if in_file.len() == 1 && data.sample_len() == per_sample + 1 && label.is_none() {
+            " (if one column is the label, name it with --label)"
+        } else if data.sample_len() == per_sample {
+            " (lay the samples out as the model's shape, channels first, or flatten them)"
+        } else {
+            ""
+        };
+        return Err(Error::config(format!(
+            "{}: samples of shape {in_file:?}; the model takes {shape:?}, or rows of {per_sample} values{hint}",
+            input.display()
+        )));
+    }
+    if samples.labelled {
+        match a.normal_class {
+            // Label C normal (0), every other anomalous (1).
+            Some(c) => data.labels.iter_mut().for_each(|l| *l = i64::from(*l != c)),
+            None => {
+                if let Some(l) = data.labels.iter().find(|&&l| l != 0 && l != 1) {
+                    return Err(Error::config(format!(
+                        "{}: label {l} is neither 0 (normal) nor 1 (anomalous): pass --normal-class to name the normal one",
+                        input.display()
+                    )));
+                }
+            }
+        }
+    } else if a.normal_class.is_some() {
+        return Err(Error::config(format!("--normal-class: {} has no labels", input.display())));
+    }
+    if shape.len() == 3 {
+        if let Some(v) = data.x.iter().find(|v| !(0.0..=1.0).contains(*v)) {
+            return Err(Error::config(format!(
+                "{}: image pixels must lie in [0, 1], as the loaders give them (an 8-bit value / 255); found {v}",
+                input.display()
+            )));
+        }
+    }
+    data.shape = shape.to_vec();
+    Ok((data, samples.labelled))
 }
 
 /// Scores `data`, writes the scores to `out`, and with `labelled` data (0 normal, else
