@@ -194,11 +194,6 @@ pub(super) fn conv2d_forward_regions(g: &Conv2dGeom, x: &[f32], w: &[f32], y: &m
         tasks.sort_by_key(|&(ri, gi, _, _)| (ri, gi));
         let xt = &*xt;
         tasks.into_par_iter().for_each(|(ri, gi, m, out)| {
-            if regions[ri].taps() == 0 {
-                // Every window of the region reads only padding.
-                out.fill(0.0);
-                return;
-            }
             let (tap, window) = &offsets[usize::from(m != sizes[0])][ri];
             let cols = Im2colPanels::from_offsets(&xt[gi * group_x..][..m * xs], tap, window);
             weights[ri].gemm_b_panels_serial(window.len(), 1.0, &cols, 0.0, out);
@@ -245,7 +240,7 @@ pub(super) fn conv2d_backward_weight_regions(g: &Conv2dGeom, x: &[f32], dy: &[f3
     // Regions cut into row pieces of at most an eighth of the work each: the pieces' GEMMs run
     // side by side (one region's parallel GEMM synchronised the pool once per k-block, some
     // hundred times per region), and no piece holds most of the work as the interior did.
-    let whole: Vec<Region> = regions(g).into_iter().filter(|r| r.taps() > 0).collect();
+    let whole = regions(g);
     let work: usize = whole.iter().map(|r| r.positions() * r.taps()).sum();
     let regions: Vec<Region> = whole
         .into_iter()
