@@ -522,6 +522,18 @@ mod tests {
             assert!(g.skips_padding(), "geometry {gi} does not take the region path");
             check_all(g, 900 + gi as u64);
         }
+        // A batch of more than one pass (256 samples) gives each sample what it gets alone.
+        let g = Conv2dGeom { n: 260, c_in: 32, h: 8, w: 8, c_out: 32, kh: 5, kw: 5, stride: 1, pad: 2 };
+        let (x, w) = (values(904, g.x_len()), values(905, g.w_len()));
+        let mut y = vec![f32::NAN; g.y_len()];
+        conv2d_forward(&g, &x, &w, &mut y);
+        let (xs, ys) = (g.x_len() / g.n, g.y_len() / g.n);
+        for (start, n) in [(0, 256), (256, 4)] {
+            let part = Conv2dGeom { n, ..g };
+            let mut y_part = vec![f32::NAN; part.y_len()];
+            conv2d_forward(&part, &x[start * xs..][..n * xs], &w, &mut y_part);
+            assert!(y_part.iter().zip(&y[start * ys..]).all(|(a, b)| a.to_bits() == b.to_bits()), "samples {start}..");
+        }
         // Padding as wide as the kernel leaves windows with no tap inside: not this path.
         let wide = Conv2dGeom { n: 1, c_in: 32, h: 8, w: 8, c_out: 32, kh: 3, kw: 3, stride: 1, pad: 3 };
         assert!(!wide.skips_padding());

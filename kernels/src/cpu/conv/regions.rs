@@ -36,6 +36,9 @@ use crate::cpu::gemm::{gemm_b_panels_lda, PackedA};
 /// every full group each region's `m·P_r` columns fill whole panels even where `P_r = 1` (the
 /// corners); only the batch's last, shorter group leaves a panel part-empty.
 const GROUP_SAMPLES: usize = 32;
+/// Samples per pass of the forward (whole groups): its scratch holds a pass's input and output,
+/// 12 MB on the CIFAR LeNet's third layer, however large the batch.
+const PASS_SAMPLES: usize = 8 * GROUP_SAMPLES;
 
 /// Below this share of multiply-adds on padding, or with fewer channels than this on either side,
 /// the full GEMM is kept: a region's GEMM needs the input copied and its output scattered, which
@@ -173,10 +176,28 @@ pub(super) fn conv2d_forward_regions(g: &Conv2dGeom, x: &[f32], w: &[f32], y: &m
     let sizes = [GROUP_SAMPLES.min(g.n), (g.n - 1) % GROUP_SAMPLES + 1];
     let offsets: Vec<Vec<(Vec<usize>, Vec<usize>)>> =
         sizes.iter().map(|&m| regions.iter().map(|r| region_offsets(g, r, m)).collect()).collect();
-    let group_x = GROUP_SAMPLES * xs;
-    let group_y = GROUP_SAMPLES * co * p;
-    with_scratch(g.n * (xs + co * p), |buf| {
-        let (xt, out) = buf.split_at_mut(g.n * xs);
+    // A pass at a time, so the scratch stays bounded for large batches (scoring); every pass
+    // but the last is whole groups, so the groups and their sums are those of one pass.
+    let passes = x.chunks(PASS_SAMPLES * xs).zip(y.chunks_mut(PASS_SAMPLES * co * p));
+    for (x, y) in passes {
+        forward_pass(g, &regions, &weights, &offsets, sizes[0], x, y);
+    }
+}
+
+/// One pass of [`conv2d_forward_regions`] over the samples of `x` (at most [`PASS_SAMPLES`]).
+fn forward_pass(
+    g: &Conv2dGeom,
+    regions: &[Region],
+    weights: &[PackedA],
+    offsets: &[Vec<(Vec<usize>, Vec<usize>)>],
+    full: usize,
+    x: &[f32],
+    y: &mut [f32],
+) {
+    let (p, co, xs) = (g.positions(), g.c_out, g.c_in * g.h * g.w);
+    let (group_x, group_y, n) = (GROUP_SAMPLES * xs, GROUP_SAMPLES * co * p, x.len() / xs);
+    with_scratch(n * (xs + co * p), |buf| {
+        let (xt, out) = buf.split_at_mut(n * xs);
         xt.par_chunks_mut(group_x).zip(x.par_chunks(group_x)).for_each(|(dst, src)| batch_innermost(src, xs, dst));
         // Tasks: (group, region), each a GEMM into its own `c_out × m·P_r` block of the scratch.
         let mut tasks = Vec::new();
@@ -194,7 +215,7 @@ pub(super) fn conv2d_forward_regions(g: &Conv2dGeom, x: &[f32], w: &[f32], y: &m
         tasks.sort_by_key(|&(ri, gi, _, _)| (ri, gi));
         let xt = &*xt;
         tasks.into_par_iter().for_each(|(ri, gi, m, out)| {
-            let (tap, window) = &offsets[usize::from(m != sizes[0])][ri];
+            let (tap, window) = &offsets[usize::from(m != full)][ri];
             let cols = Im2colPanels::from_offsets(&xt[gi * group_x..][..m * xs], tap, window);
             weights[ri].gemm_b_panels_serial(window.len(), 1.0, &cols, 0.0, out);
         });
@@ -204,7 +225,7 @@ pub(super) fn conv2d_forward_regions(g: &Conv2dGeom, x: &[f32], w: &[f32], y: &m
         y.par_chunks_mut(group_y).zip(out.par_chunks(group_y)).for_each(|(y_g, out_g)| {
             let m = y_g.len() / (co * p);
             let mut at = 0;
-            for r in &regions {
+            for r in regions {
                 let n_r = m * r.positions();
                 for c in 0..co {
                     let src = &out_g[at + c * n_r..][..n_r];
