@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::methods::{build, Detector};
 use crate::metrics::{auc_pr, auc_roc, roc_curve};
 use crate::nets::InputKind;
-use crate::report::{image_grid, line_plot, roc_plot, write_scores_csv, Series};
+use crate::report::{image_grid, line_plot_scaled, roc_plot, write_scores_csv, Series, YScale};
 use crate::run::Run;
 use datasets::{split, LabelColumn, Loaded, OneClassSplit, Preprocessing, ProtocolConfig, Scaling};
 use engine::{safetensors, Device};
@@ -292,7 +292,10 @@ fn write_loss_plot(path: &Path, run: &Run) -> Result<()> {
             points: run.history.iter().filter(|p| &p.phase == ph).map(|p| (p.epoch as f64, p.loss)).collect(),
         })
         .collect();
-    line_plot(path, "training loss", "epoch", "mean loss", &series).map_err(|e| Error::file(path, e))
+    // A log axis when the losses span two decades or more, so the later epochs are not a flat line.
+    let scale = YScale::for_values(&series);
+    let y_label = if scale == YScale::Log { "mean loss (log scale)" } else { "mean loss" };
+    line_plot_scaled(path, "training loss", "epoch", y_label, &series, scale).map_err(|e| Error::file(path, e))
 }
 
 /// `most_normal.png` / `most_anomalous.png`: the 32 lowest- and highest-scored test images.

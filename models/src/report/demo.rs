@@ -3,7 +3,7 @@
 //! Ignored by default: it checks nothing a machine can judge.
 
 use super::canvas::Canvas;
-use super::{image_grid, line_plot, roc_plot, Series};
+use super::{image_grid, line_plot, line_plot_scaled, roc_plot, Series, YScale};
 
 /// A small deterministic generator (SplitMix64), so the demo needs no `rand`.
 struct Rng(u64);
@@ -73,6 +73,16 @@ fn demo() {
         &[Series::new("train", train), Series::new("test", test)],
     )
     .unwrap();
+
+    // A loss over three decades, on a log axis.
+    let pretrain: Vec<(f64, f64)> =
+        (1..=350).map(|e| (e as f64, 240.0 * (-(e as f64) / 6.0).exp() + 2.0 + 0.3 / e as f64)).collect();
+    let svdd: Vec<(f64, f64)> =
+        (1..=250).map(|e| (e as f64, 16.0 * (-(e as f64) / 8.0).exp() + 0.05 + 0.02 / e as f64)).collect();
+    let losses = [Series::new("pretrain", pretrain), Series::new("dsvdd", svdd)];
+    assert_eq!(YScale::for_values(&losses), YScale::Log);
+    line_plot_scaled(dir.join("loss_log.png"), "training loss", "epoch", "mean loss (log scale)", &losses, YScale::Log)
+        .unwrap();
 
     // Short series (dots), a NaN, and large values.
     let auc_vs_k: Vec<(f64, f64)> =

@@ -20,4 +20,4 @@ pub use canvas::{Canvas, Rgb};
 pub use csv::write_scores_csv;
 pub use error::ReportError;
 pub use grid::image_grid;
-pub use plot::{line_plot, roc_plot, Series};
+pub use plot::{line_plot, line_plot_scaled, roc_plot, Series, YScale};

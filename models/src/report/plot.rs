@@ -20,6 +20,30 @@ impl Series {
     }
 }
 
+/// How a line plot's y axis maps values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum YScale {
+    Linear,
+    /// Decades equally spaced; values ≤ 0 are not drawn (they break the line like a NaN).
+    Log,
+}
+
+impl YScale {
+    /// `Log` when every finite y value is positive and the largest is at least 20 times the
+    /// smallest (a loss that falls from 240 to 2 is a flat line after its first tenth on a
+    /// linear axis, and so is a second phase's loss 50 times smaller than the first's), else
+    /// `Linear`.
+    pub fn for_values(series: &[Series]) -> YScale {
+        let ys = || series.iter().flat_map(|s| s.points.iter()).filter(|p| finite(**p)).map(|p| p.1);
+        let (lo, hi) = ys().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), y| (lo.min(y), hi.max(y)));
+        if lo > 0.0 && hi / lo >= 20.0 {
+            YScale::Log
+        } else {
+            YScale::Linear
+        }
+    }
+}
+
 /// Draws `series` as lines in distinct colours and writes a 640×480 PNG to `path`.
 ///
 /// Ranges are automatic: the finite values of all series, padded by 5 % on each side (a single
@@ -33,7 +57,20 @@ pub fn line_plot(
     y_label: &str,
     series: &[Series],
 ) -> Result<(), ReportError> {
-    let (canvas, _) = render_line_plot(title, x_label, y_label, series);
+    line_plot_scaled(path, title, x_label, y_label, series, YScale::Linear)
+}
+
+/// [`line_plot`] with the y axis in `scale`; on a log axis the ticks are the decades (with 2 and
+/// 5 between them when the data span fewer than two decades).
+pub fn line_plot_scaled(
+    path: impl AsRef<Path>,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+    scale: YScale,
+) -> Result<(), ReportError> {
+    let (canvas, _) = render_line_plot(title, x_label, y_label, series, scale);
     canvas.save_png(path)
 }
 
@@ -94,9 +131,12 @@ struct Figure<'a> {
     square: bool,
     /// About how many x ticks to draw; `None` picks from the plot width.
     x_tick_target: Option<usize>,
+    /// The layers' y values are log10 of the data: ticks at decades, labelled with the data.
+    y_log: bool,
 }
 
-/// Where the data landed on the canvas: the plot area and the data window it shows.
+/// Where the data landed on the canvas: the plot area and the data window it shows (on a log
+/// axis, `y` is in log10 units).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Frame {
     pub left: i64,
@@ -120,17 +160,36 @@ impl Frame {
     }
 }
 
-pub(crate) fn render_line_plot(title: &str, x_label: &str, y_label: &str, series: &[Series]) -> (Canvas, Frame) {
+pub(crate) fn render_line_plot(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+    scale: YScale,
+) -> (Canvas, Frame) {
+    let y_log = scale == YScale::Log;
+    // On a log axis the layers carry log10(y); a value ≤ 0 has none and becomes a gap.
+    let points: Vec<Vec<(f64, f64)>> = series
+        .iter()
+        .map(|s| {
+            if y_log {
+                s.points.iter().map(|&(x, y)| (x, if y > 0.0 { y.log10() } else { f64::NAN })).collect()
+            } else {
+                s.points.clone()
+            }
+        })
+        .collect();
     let layers = series
         .iter()
+        .zip(&points)
         .enumerate()
-        .map(|(i, s)| Layer {
+        .map(|(i, (s, points))| Layer {
             name: &s.name,
-            points: &s.points,
+            points,
             color: PALETTE[i % PALETTE.len()],
             width: 2.0,
             dashed: false,
-            markers: s.points.iter().filter(|p| finite(**p)).count() <= MAX_MARKED_POINTS,
+            markers: points.iter().filter(|p| finite(**p)).count() <= MAX_MARKED_POINTS,
         })
         .collect();
     render(&Figure {
@@ -143,6 +202,7 @@ pub(crate) fn render_line_plot(title: &str, x_label: &str, y_label: &str, series
         legend: series.len() > 1,
         square: false,
         x_tick_target: None,
+        y_log,
     })
 }
 
@@ -170,6 +230,7 @@ pub(crate) fn render_roc_plot(points: &[(f64, f64)], auc: f64) -> (Canvas, Frame
         square: true,
         // Steps of 0.2 on both axes, the same as the y axis gets from its height.
         x_tick_target: Some(5),
+        y_log: false,
     })
 }
 
@@ -225,6 +286,46 @@ pub(crate) fn nice_ticks(lo: f64, hi: f64, target: usize) -> (Vec<f64>, f64) {
     }
     let ticks = (0..=(last - first) as i64).map(|k| (first + k as f64) * step).collect();
     (ticks, step)
+}
+
+/// Ticks for a log axis whose window is `lo..hi` in log10 units, and their labels (the data
+/// values): every decade, every second or third one when there are many, and 2 and 5 times
+/// each decade when the window spans less than two.
+pub(crate) fn log_ticks(lo: f64, hi: f64, target: usize) -> (Vec<f64>, Vec<String>) {
+    if !(lo.is_finite() && hi.is_finite() && hi > lo) {
+        return (vec![lo], vec![log_label(lo)]);
+    }
+    let (first, last) = (lo.ceil() as i64, hi.floor() as i64);
+    let decades = (last - first + 1).max(0) as usize;
+    let mut ticks: Vec<f64> = Vec::new();
+    if hi - lo >= 2.0 {
+        let every = decades.div_ceil(target.max(1)).max(1) as i64;
+        ticks.extend((first..=last).filter(|d| d.rem_euclid(every) == 0).map(|d| d as f64));
+    } else {
+        for d in (lo.floor() as i64)..=(hi.ceil() as i64) {
+            for m in [1.0f64, 2.0, 5.0] {
+                let t = d as f64 + m.log10();
+                if t >= lo - 1e-9 && t <= hi + 1e-9 {
+                    ticks.push(t);
+                }
+            }
+        }
+    }
+    let labels = ticks.iter().map(|&t| log_label(t)).collect();
+    (ticks, labels)
+}
+
+/// The data value `10^t` of a log-axis tick: `0.01`, `5`, `200`; `1e-5`, `2e6` outside 1e-4..1e5.
+fn log_label(t: f64) -> String {
+    let e = t.floor();
+    let mantissa = 10f64.powf(t - e).round();
+    let (m, e) = if mantissa >= 10.0 { (1.0, e as i32 + 1) } else { (mantissa, e as i32) };
+    if (-4..5).contains(&e) {
+        let v = m * 10f64.powi(e);
+        format!("{v:.d$}", d = (-e).max(0) as usize)
+    } else {
+        format!("{m}e{e}")
+    }
 }
 
 /// The fewest decimals that write every multiple of `step` exactly.
@@ -301,8 +402,15 @@ fn render(fig: &Figure) -> (Canvas, Frame) {
     let top = MARGIN + th + 14;
     let bottom = h - MARGIN - th - 10 - th - 8;
     let mut ph = bottom - top;
-    let (y_ticks, y_step) = nice_ticks(y_win.0, y_win.1, (ph / 70).max(2) as usize);
-    let y_labels = tick_labels(&y_ticks, y_step);
+    let y_target = (ph / 70).max(2) as usize;
+    let (y_ticks, y_labels) = if fig.y_log {
+        // Decade labels are short: one every 45 px still leaves air between them.
+        log_ticks(y_win.0, y_win.1, (ph / 45).max(2) as usize)
+    } else {
+        let (ticks, step) = nice_ticks(y_win.0, y_win.1, y_target);
+        let labels = tick_labels(&ticks, step);
+        (ticks, labels)
+    };
     let y_label_w = y_labels.iter().map(|s| Canvas::text_width(s, TEXT_SCALE)).max().unwrap_or(0);
 
     // Horizontal layout, left to right: rotated y label, tick labels, plot area.
@@ -491,7 +599,7 @@ mod tests {
     #[test]
     fn a_diagonal_passes_through_the_centre_of_the_plot_area() {
         let s = [Series::new("y = x", vec![(0.0, 0.0), (1.0, 1.0)])];
-        let (c, f) = render_line_plot("diagonal", "x", "y", &s);
+        let (c, f) = render_line_plot("diagonal", "x", "y", &s, YScale::Linear);
         let centre = (f.left as f64 + f.w as f64 / 2.0, f.top as f64 + f.h as f64 / 2.0);
         assert!(is_colour(&c, centre, PALETTE[0]));
         assert!(is_colour(&c, f.pixel(0.25, 0.25), PALETTE[0]));
@@ -508,7 +616,7 @@ mod tests {
             Series::new("train", vec![(1.0, 2.0), (2.0, 1.0), (3.0, 0.5)]),
             Series::new("test", vec![(1.0, 2.2), (2.0, 1.4), (3.0, 1.0)]),
         ];
-        let (c, f) = render_line_plot("loss", "epoch", "loss", &s);
+        let (c, f) = render_line_plot("loss", "epoch", "loss", &s, YScale::Linear);
         assert!(is_colour(&c, f.pixel(2.0, 1.0), PALETTE[0]));
         assert!(is_colour(&c, f.pixel(2.0, 1.4), PALETTE[1]));
         let dir = test_dir("plot-two");
@@ -522,12 +630,12 @@ mod tests {
     #[test]
     fn single_points_constant_series_and_nans_do_not_break_the_plot() {
         let one = [Series::new("one", vec![(3.0, 7.0)])];
-        let (c, f) = render_line_plot("one point", "x", "y", &one);
+        let (c, f) = render_line_plot("one point", "x", "y", &one, YScale::Linear);
         assert!(f.x.0 < 3.0 && f.x.1 > 3.0 && f.y.0 < 7.0 && f.y.1 > 7.0);
         assert!(is_colour(&c, f.pixel(3.0, 7.0), PALETTE[0]));
 
         let flat = [Series::new("flat", vec![(0.0, 0.5), (1.0, 0.5), (2.0, 0.5)])];
-        let (c, f) = render_line_plot("flat", "x", "y", &flat);
+        let (c, f) = render_line_plot("flat", "x", "y", &flat, YScale::Linear);
         assert!(((f.y.0 + f.y.1) / 2.0 - 0.5).abs() < 1e-12 && f.y.1 > f.y.0);
         assert!(is_colour(&c, f.pixel(1.5, 0.5), PALETTE[0]));
 
@@ -535,13 +643,13 @@ mod tests {
             "holes",
             vec![(0.0, 0.0), (1.0, f64::NAN), (2.0, 2.0), (3.0, f64::INFINITY), (4.0, 4.0), (5.0, 5.0)],
         )];
-        let (c, f) = render_line_plot("holes", "x", "y", &holes);
+        let (c, f) = render_line_plot("holes", "x", "y", &holes, YScale::Linear);
         assert_eq!((f.x.0 < 0.0, f.x.1 < 6.0, f.y.1 < 6.0), (true, true, true));
         assert!(is_colour(&c, f.pixel(4.5, 4.5), PALETTE[0]));
         // No line across the NaN.
         assert!(!is_colour(&c, f.pixel(1.0, 1.0), PALETTE[0]));
 
-        let (_, f) = render_line_plot("empty", "x", "y", &[]);
+        let (_, f) = render_line_plot("empty", "x", "y", &[], YScale::Linear);
         assert_eq!((f.x, f.y), ((0.0, 1.0), (0.0, 1.0)));
     }
 
@@ -556,6 +664,31 @@ mod tests {
         assert!(tick_labels(&t, step).iter().all(|s| s.contains('e') || s == "0"), "{t:?}");
         let (t, step) = nice_ticks(-1.0, 1.0, 4);
         assert!(tick_labels(&t, step).contains(&"0.0".to_string()), "{t:?}");
+    }
+
+    #[test]
+    fn a_log_axis_spaces_decades_equally_and_labels_them_with_the_data() {
+        let falling: Vec<(f64, f64)> = (0..=30).map(|e| (e as f64, 250.0 * 0.8f64.powi(e) + 0.5)).collect();
+        let s = [Series::new("pretrain", falling), Series::new("zero", vec![(0.0, 0.0), (5.0, 0.0)])];
+        // A series touching zero gets no log axis; without it the losses span 2.5 decades.
+        assert_eq!(YScale::for_values(&s), YScale::Linear);
+        assert_eq!(YScale::for_values(&s[..1]), YScale::Log);
+        assert_eq!(YScale::for_values(&[Series::new("x", vec![(0.0, 1.0), (1.0, 19.0)])]), YScale::Linear);
+        let (c, f) = render_line_plot("loss", "epoch", "loss", &s[..1], YScale::Log);
+        // The window is in log10 units, and 1, 10, 100 sit one decade apart.
+        let (lo, hi) = (250.0 * 0.8f64.powi(30) + 0.5, 250.5f64);
+        assert!(f.y.0 < lo.log10() && f.y.0 > lo.log10() - 0.3 && f.y.1 > hi.log10() && f.y.1 < hi.log10() + 0.3);
+        let (_, y1) = f.pixel(0.0, 0.0);
+        let (_, y10) = f.pixel(0.0, 1.0);
+        let (_, y100) = f.pixel(0.0, 2.0);
+        assert!(((y1 - y10) - (y10 - y100)).abs() < 1e-9 && y1 > y10);
+        assert!(is_colour(&c, f.pixel(10.0, (250.0 * 0.8f64.powi(10) + 0.5).log10()), PALETTE[0]));
+        let (t, labels) = log_ticks(f.y.0, f.y.1, 5);
+        assert_eq!(labels, ["1", "10", "100"], "{t:?}");
+        // Fewer than two decades: 2 and 5 between them; values far out in exponent form.
+        assert_eq!(log_ticks(0.25f64.log10(), 1.31, 5).1, ["0.5", "1", "2", "5", "10", "20"]);
+        assert_eq!(log_ticks(-6.2, -2.9, 5).1, ["1e-6", "1e-5", "0.0001", "0.001"]);
+        assert_eq!(log_ticks(0.0, 12.0, 4).1, ["1", "10000", "1e8", "1e12"]);
     }
 
     #[test]
