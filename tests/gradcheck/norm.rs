@@ -132,6 +132,50 @@ fn check_fused_act(dims: &[usize], affine: bool, act: Unary, training: bool, see
     close("running var", &fused.2[1], &composed.2[1])
 }
 
+/// `batch_norm_act_pool` (fused CPU kernels in training) against `batch_norm`, the activation
+/// and `max_pool2d(2, 2, 0)`, each checked against references elsewhere: the same output, input
+/// gradient and running statistics. Odd sides leave a last row or column out of every window.
+fn check_fused_act_pool(dims: &[usize], act: Unary, training: bool, seed: u64) -> Result<(), TestCaseError> {
+    let c = dims[1];
+    let mut gen = Gen::new(seed);
+    let x = gen.values(dims.iter().product());
+    let pooled = [dims[0], c, dims[2] / 2, dims[3] / 2];
+    let weights = gen.values(pooled.iter().product());
+    let run = |fused: bool| {
+        let state = BatchNormState::new(c, 0.1, 1e-4, Device::Cpu);
+        let xt = Tensor::param(x.clone(), dims, Device::Cpu).unwrap();
+        let y = if fused {
+            xt.batch_norm_act_pool(&state, training, act).unwrap()
+        } else {
+            xt.batch_norm(&state, training, None).unwrap().unary(act).unwrap().max_pool2d(2, 2, 0).unwrap()
+        };
+        let w = Tensor::from_vec(weights.clone(), &pooled, Device::Cpu).unwrap();
+        y.mul(&w).unwrap().sum_all().unwrap().backward().unwrap();
+        (
+            y.dims().to_vec(),
+            y.to_vec(),
+            xt.grad().unwrap().to_vec(),
+            [state.running_mean.to_vec(), state.running_var.to_vec()],
+        )
+    };
+    let (fused, composed) = (run(true), run(false));
+    prop_assert_eq!(&fused.0, &composed.0);
+    let close = |what: &str, a: &[f32], b: &[f32]| -> Result<(), TestCaseError> {
+        prop_assert_eq!(a.len(), b.len(), "{}", what);
+        for (i, (u, v)) in a.iter().zip(b).enumerate() {
+            prop_assert!(
+                (u - v).abs() <= 1e-5 * (1.0 + v.abs()),
+                "{dims:?} {act:?}: {what}[{i}] fused {u} vs composed {v}"
+            );
+        }
+        Ok(())
+    };
+    close("y", &fused.1, &composed.1)?;
+    close("dx", &fused.2, &composed.2)?;
+    close("running mean", &fused.3[0], &composed.3[0])?;
+    close("running var", &fused.3[1], &composed.3[1])
+}
+
 /// The shape of a rank-2 (`n × c`) or rank-4 (`n × c × h × w`) batch.
 fn dims_of(rank4: bool, n: usize, c: usize, h: usize, w: usize) -> Vec<usize> {
     if rank4 {
@@ -165,6 +209,15 @@ proptest! {
     ) {
         let act = if relu { Unary::Relu } else { Unary::LeakyRelu(0.1) };
         check_fused_act(&dims_of(rank4, n, c, h, w), affine, act, training, seed)?;
+    }
+
+    #[test]
+    fn fused_batch_norm_act_pool_matches_composition(
+        relu: bool, training: bool, n in 1usize..=4, c in 1usize..=4, h in 2usize..=7, w in 2usize..=7,
+        seed in any::<u64>(),
+    ) {
+        let act = if relu { Unary::Relu } else { Unary::LeakyRelu(0.1) };
+        check_fused_act_pool(&[n, c, h, w], act, training, seed)?;
     }
 
     /// Evaluation mode: normalised with given running statistics, then (optionally) `γ·x̂ + β`;
@@ -239,6 +292,17 @@ proptest! {
             prop_assert!((got_v - want_v).abs() <= 1e-6 * want_v, "{}", msg);
         }
     }
+}
+
+#[test]
+fn batch_norm_act_pool_refuses_other_activations_and_ranks() {
+    let state = BatchNormState::new(1, 0.1, 1e-4, Device::Cpu);
+    let x = Tensor::from_vec(vec![0.5, -1.0, 2.0, 0.25], &[1, 1, 2, 2], Device::Cpu).unwrap();
+    let err = x.batch_norm_act_pool(&state, true, Unary::Sigmoid).unwrap_err();
+    assert!(err.to_string().contains("relu"), "{err}");
+    let flat = Tensor::from_vec(vec![0.5, -1.0, 2.0, 0.25], &[4, 1], Device::Cpu).unwrap();
+    let err = flat.batch_norm_act_pool(&state, true, Unary::Relu).unwrap_err();
+    assert!(err.to_string().contains("n×c×h×w"), "{err}");
 }
 
 #[test]

@@ -12,6 +12,7 @@ use kernels::cpu::norm::{
     batch_norm_act_train_backward, batch_norm_act_train_forward, batch_norm_train_backward, batch_norm_train_forward,
     channel_affine_backward, channel_affine_forward,
 };
+use kernels::cpu::norm_pool::{batch_norm_act_pool_train_backward, batch_norm_act_pool_train_forward};
 use kernels::gpu::{self as gk, GpuBuffer};
 use std::sync::Arc;
 
@@ -279,6 +280,60 @@ impl Tensor {
                 out.extend([dgamma.map(per_channel), dbeta.map(per_channel)]);
             }
             Ok(out)
+        })
+    }
+
+    /// [`Tensor::batch_norm_act`] without affine parameters, then 2 × 2 max pooling with stride 2
+    /// (`n × c × h × w` → `n × c × ⌊h/2⌋ × ⌊w/2⌋`): a LeNet block's tail. Training on the CPU runs
+    /// one fused kernel each way, which never writes the full-size activation or its gradient
+    /// (`kernels::cpu::norm_pool`); otherwise it is the composition. Both give the same bits.
+    pub fn batch_norm_act_pool(&self, state: &BatchNormState, training: bool, act: Unary) -> Result<Tensor> {
+        let slope = match act {
+            Unary::Relu => 0.0,
+            Unary::LeakyRelu(s) if s >= 0.0 => s,
+            _ => {
+                return Err(Error::invalid(
+                    "batch_norm_act_pool",
+                    format!("the activation must be relu or leaky relu with slope ≥ 0, got {act:?}"),
+                ))
+            }
+        };
+        let &[n, c, h, w] = self.dims() else {
+            return Err(Error::invalid("batch_norm_act_pool", format!("expected n×c×h×w, got {:?}", self.dims())));
+        };
+        if !training || self.device() == Device::Gpu || h < 2 || w < 2 {
+            return self.batch_norm_act(state, training, None, act)?.max_pool2d(2, 2, 0);
+        }
+        trainable(self, n, h * w)?;
+        let (oh, ow) = (h / 2, w / 2);
+        let pooled = n * c * oh * ow;
+        let (mut xhat, mut y) =
+            (crate::pool::take_for_overwrite(self.numel()), crate::pool::take_for_overwrite(pooled));
+        let (mut argmax, mut mean, mut var) = (vec![0u32; pooled], vec![0.0; c], vec![0.0; c]);
+        let eps = state.eps;
+        batch_norm_act_pool_train_forward(
+            n,
+            c,
+            h,
+            w,
+            self.storage().cpu(),
+            eps,
+            slope,
+            &mut xhat,
+            &mut y,
+            &mut argmax,
+            &mut mean,
+            &mut var,
+        );
+        state.update_running(n * h * w, &mean, &var)?;
+        let shape = self.shape().clone();
+        // Held as a tensor so that its buffer goes back to the pool with the graph.
+        let xhat = Tensor::constant(Storage::Cpu(xhat), shape.clone());
+        record("batch_norm_act_pool", Storage::Cpu(y), Shape::new(&[n, c, oh, ow]), &[self], move |dy| {
+            let mut dx = crate::pool::take_for_overwrite(shape.numel());
+            let (sd, sh) = (dy.storage(), xhat.storage());
+            batch_norm_act_pool_train_backward(n, c, h, w, sh.cpu(), &var, eps, slope, sd.cpu(), &argmax, &mut dx);
+            Ok(vec![Some(Tensor::constant(Storage::Cpu(dx), shape.clone()))])
         })
     }
 

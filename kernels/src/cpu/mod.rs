@@ -14,6 +14,7 @@ pub mod gemm;
 pub mod layout;
 pub mod loss;
 pub mod norm;
+pub mod norm_pool;
 pub mod optim;
 pub mod pairwise;
 pub mod parallel;

@@ -141,7 +141,7 @@ fn batch_stats(n: usize, c: usize, spatial: usize, x: &[f32], mean: &mut [f32], 
 /// The batch statistics of `x` into `mean` and `var`, and per channel `(mean, 1/√(var + eps))`
 /// to normalise with; `None`, with the statistics zeroed, for an empty batch.
 #[allow(clippy::too_many_arguments)]
-fn normaliser(
+pub(crate) fn normaliser(
     n: usize,
     c: usize,
     spatial: usize,
@@ -260,7 +260,7 @@ impl Loop for NormaliseGradSample<'_> {
 /// The activation of [`batch_norm_act_train_forward`]: ReLU (`slope` 0) or leaky ReLU, written
 /// exactly as the unfused activation kernels compute it, so the fused and composed layers agree.
 #[inline(always)]
-fn act(z: f32, slope: f32) -> f32 {
+pub(crate) fn act(z: f32, slope: f32) -> f32 {
     if slope == 0.0 {
         z.max(0.0)
     } else {
@@ -423,7 +423,7 @@ pub fn batch_norm_act_train_backward(
 
 /// `dz` from the activation's input `z` (recomputed from x̂ as the forward computed it).
 #[inline(always)]
-fn act_grad(z: f32, d: f32, slope: f32) -> f32 {
+pub(crate) fn act_grad(z: f32, d: f32, slope: f32) -> f32 {
     let neg = slope * d;
     if z > 0.0 {
         d

@@ -76,7 +76,7 @@ fn pick(v: f32, i: u32, best: f32, best_i: u32) -> (f32, u32) {
 /// row, the four cells compared in row-major order by selects. The general loop's per-window
 /// bounds and branches on the data cost ~30 % of the MNIST LeNet's inference; this runs at the
 /// speed of reading the plane.
-fn max_pool_2x2_plane(w: usize, ow: usize, x: &[f32], y: &mut [f32], am: &mut [u32]) {
+pub(crate) fn max_pool_2x2_plane(w: usize, ow: usize, x: &[f32], y: &mut [f32], am: &mut [u32]) {
     for (oy, (y, am)) in y.chunks_exact_mut(ow).zip(am.chunks_exact_mut(ow)).enumerate() {
         let top = &x[2 * oy * w..][..2 * ow];
         let bottom = &x[(2 * oy + 1) * w..][..2 * ow];

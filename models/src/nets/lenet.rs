@@ -11,7 +11,7 @@ use kernels::cpu::activation::Unary;
 const BN_EPS: f32 = 1e-4;
 
 fn block(conv: &Conv2d, bn: &BatchNorm, x: &Tensor, mode: Mode, slope: f32) -> Result<Tensor> {
-    bn.forward_act(&conv.forward(x)?, mode, Unary::LeakyRelu(slope))?.max_pool2d(2, 2, 0)
+    bn.forward_act_pool(&conv.forward(x)?, mode, Unary::LeakyRelu(slope))
 }
 
 fn block_specs(conv: &Conv2d, bn: &BatchNorm, slope: f32) -> Vec<LayerSpec> {

@@ -40,4 +40,13 @@ impl BatchNorm {
         let affine = self.affine.as_ref().map(|(g, b)| (g, b));
         x.batch_norm_act(&self.state, mode == Mode::Train, affine, act)
     }
+
+    /// [`BatchNorm::forward_act`] then 2 × 2 max pooling (stride 2), fused in training on the CPU
+    /// for a layer without affine parameters.
+    pub fn forward_act_pool(&self, x: &Tensor, mode: Mode, act: Unary) -> Result<Tensor> {
+        match self.affine {
+            None => x.batch_norm_act_pool(&self.state, mode == Mode::Train, act),
+            Some(_) => self.forward_act(x, mode, act)?.max_pool2d(2, 2, 0),
+        }
+    }
 }
