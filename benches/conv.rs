@@ -20,6 +20,7 @@ fn filled(len: usize, seed: u32) -> Vec<f32> {
 
 fn conv(c: &mut Criterion) {
     for (name, g) in [
+        ("lenet_cifar_conv1", Conv2dGeom { n: 200, c_in: 3, h: 32, w: 32, c_out: 32, kh: 5, kw: 5, stride: 1, pad: 2 }),
         (
             "lenet_cifar_conv2",
             Conv2dGeom { n: 200, c_in: 32, h: 16, w: 16, c_out: 64, kh: 5, kw: 5, stride: 1, pad: 2 },
