@@ -272,6 +272,20 @@ fn bad_input_is_an_error_with_status_2_not_a_panic() {
 }
 
 #[test]
+fn flags_the_method_does_not_read_are_warned_about() {
+    // The missing data folder ends each run right after the flags are read.
+    let missing = ["--dataset", "mnist", "--data", "/nonexistent/folder"];
+    let o = train(&[&["--method", "ganocc", "--rho", "0.2", "--nu", "0.1", "--z-dim", "50"][..], &missing].concat());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("warning: --rho is read by --method ics only; --method ganocc ignores it"), "{err}");
+    assert!(err.contains("warning: --nu is read by --method dsvdd-soft / ocnn only"), "{err}");
+    assert!(!err.contains("--z-dim"), "GANOCC reads --z-dim: {err}");
+    assert!(err.contains("\nerror: /nonexistent/folder"), "{err}");
+    let o = train(&[&["--method", "ics", "--rho", "0.2", "--iterations", "5"][..], &missing].concat());
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("warning"), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
 fn device_gpu_without_an_adapter_is_an_error_with_status_2() {
     // `WGPU_BACKEND=gl` narrows the search to a backend this build does not include: no adapter.
     let o = Command::new(env!("CARGO_BIN_EXE_train"))
