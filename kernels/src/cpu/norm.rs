@@ -52,21 +52,56 @@ fn channel_sum2(
     f: impl Fn(f32, f32) -> (f64, f64),
 ) -> (f64, f64) {
     let (l0, l1) = wide(ChannelLanes { n, c, spatial, ch, a, b, f });
-    let combine = |mut lanes: [f64; L]| {
-        let mut width = L;
-        while width > 1 {
-            width /= 2;
-            for i in 0..width {
-                lanes[i] += lanes[i + width];
-            }
-        }
-        lanes[0]
-    };
-    (combine(l0), combine(l1))
+    (combine_lanes(l0), combine_lanes(l1))
 }
 
 /// Lanes per running sum of [`channel_sum2`].
-const L: usize = 8;
+pub(crate) const L: usize = 8;
+
+/// The running lanes' total, added pairwise in a fixed order.
+pub(crate) fn combine_lanes(mut lanes: [f64; L]) -> f64 {
+    let mut width = L;
+    while width > 1 {
+        width /= 2;
+        for i in 0..width {
+            lanes[i] += lanes[i + width];
+        }
+    }
+    lanes[0]
+}
+
+/// Adds `f(a[j], b[j])`'s two terms into lanes `j mod L` of `l0` and `l1`, `j` ascending: one
+/// row of the per-channel sums (inlined into a [`wide`] loop).
+#[inline(always)]
+pub(crate) fn add_row_to_lanes(
+    ra: &[f32],
+    rb: &[f32],
+    f: &impl Fn(f32, f32) -> (f64, f64),
+    l0: &mut [f64; L],
+    l1: &mut [f64; L],
+) {
+    let (ca, cb) = (ra.chunks_exact(L), rb.chunks_exact(L));
+    let (ta, tb) = (ca.remainder(), cb.remainder());
+    for (xa, xb) in ca.zip(cb) {
+        // The two sums in separate arrays, then separate adds: computed as pairs, the
+        // compiler packed each (first, second) pair into one vector.
+        let (mut u, mut v) = ([0.0f64; L], [0.0f64; L]);
+        for j in 0..L {
+            (u[j], v[j]) = f(xa[j], xb[j]);
+        }
+        for j in 0..L {
+            l0[j] += u[j];
+        }
+        for j in 0..L {
+            l1[j] += v[j];
+        }
+    }
+    for (j, (&x, &y)) in ta.iter().zip(tb).enumerate() {
+        let (u, v) = f(x, y);
+        l0[j] += u;
+        l1[j] += v;
+    }
+}
 
 /// The running lanes of [`channel_sum2`]'s two sums.
 struct ChannelLanes<'a, F> {
@@ -89,27 +124,7 @@ impl<F: Fn(f32, f32) -> (f64, f64)> Loop for ChannelLanes<'_, F> {
             let base = (s * c + ch) * spatial;
             let ra = &a[base..base + spatial];
             let rb = if b.is_empty() { ra } else { &b[base..base + spatial] };
-            let (ca, cb) = (ra.chunks_exact(L), rb.chunks_exact(L));
-            let (ta, tb) = (ca.remainder(), cb.remainder());
-            for (xa, xb) in ca.zip(cb) {
-                // The two sums in separate arrays, then separate adds: computed as pairs, the
-                // compiler packed each (first, second) pair into one vector.
-                let (mut u, mut v) = ([0.0f64; L], [0.0f64; L]);
-                for j in 0..L {
-                    (u[j], v[j]) = f(xa[j], xb[j]);
-                }
-                for j in 0..L {
-                    l0[j] += u[j];
-                }
-                for j in 0..L {
-                    l1[j] += v[j];
-                }
-            }
-            for (j, (&x, &y)) in ta.iter().zip(tb).enumerate() {
-                let (u, v) = f(x, y);
-                l0[j] += u;
-                l1[j] += v;
-            }
+            add_row_to_lanes(ra, rb, &f, &mut l0, &mut l1);
         }
         (l0, l1)
     }

@@ -16,7 +16,7 @@
 
 use rayon::prelude::*;
 
-use super::norm::{act, act_grad, normaliser};
+use super::norm::{act, act_grad, add_row_to_lanes, combine_lanes, normaliser, L};
 use super::pool::max_pool_2x2_plane;
 use super::vector::{wide, Loop};
 
@@ -93,10 +93,6 @@ impl Loop for ForwardSample<'_> {
     }
 }
 
-/// Lanes of the per-channel sums, as in [`super::norm`]: the term of plane cell `i` goes to
-/// lane `i mod 8`, and the lanes are added pairwise at the end.
-const L: usize = 8;
-
 /// One channel's `Σ dz` and `Σ dz·x̂` over the batch, in lanes. Per plane, `dz` — the
 /// activation's gradient at each window's winner, zero elsewhere — is laid out in `dz` (L1) and
 /// summed cell by cell, as the composed kernel sums the full-size gradient.
@@ -124,26 +120,8 @@ impl Loop for ChannelSums<'_> {
                 // `0 + d`: the composed pool backward adds the gradient into a zeroed plane.
                 dz[i as usize] = act_grad(xhat[i as usize], 0.0 + d, slope);
             }
-            let (cd, chunks) = (dz.chunks_exact(L), xhat.chunks_exact(L));
-            let (td, th) = (cd.remainder(), chunks.remainder());
-            for (d, h) in cd.zip(chunks) {
-                let (mut u, mut v) = ([0.0f64; L], [0.0f64; L]);
-                for j in 0..L {
-                    u[j] = d[j] as f64;
-                    v[j] = u[j] * h[j] as f64;
-                }
-                for j in 0..L {
-                    l0[j] += u[j];
-                }
-                for j in 0..L {
-                    l1[j] += v[j];
-                }
-            }
-            for (j, (&d, &h)) in td.iter().zip(th).enumerate() {
-                let e = d as f64;
-                l0[j] += e;
-                l1[j] += e * h as f64;
-            }
+            // The lanes and order of the composed kernel's sums, whose gradient is `dz` too.
+            add_row_to_lanes(dz, xhat, &|d, h| (d as f64, d as f64 * h as f64), &mut l0, &mut l1);
         }
         (l0, l1)
     }
@@ -182,18 +160,8 @@ pub fn batch_norm_act_pool_train_backward(
         .map(|ch| {
             let mut dz = vec![0.0f32; hw];
             let (l0, l1) = wide(ChannelSums { c, ch, slope, xhat, dy, argmax, dz: &mut dz });
-            let combine = |mut lanes: [f64; L]| {
-                let mut width = L;
-                while width > 1 {
-                    width /= 2;
-                    for i in 0..width {
-                        lanes[i] += lanes[i + width];
-                    }
-                }
-                lanes[0]
-            };
             let invstd = 1.0 / (var[ch] as f64 + eps as f64).sqrt();
-            (invstd, combine(l0) / m, combine(l1) / m)
+            (invstd, combine_lanes(l0) / m, combine_lanes(l1) / m)
         })
         .collect();
     dx.par_chunks_mut(c * hw)
