@@ -35,6 +35,22 @@ pub(super) fn padded_len(g: &Conv2dGeom, m: usize) -> usize {
     m * g.c_in * (g.h + 2 * g.pad) * (g.w + 2 * g.pad)
 }
 
+/// The tap and window offsets of [`Im2colPanels::new`] for `m` padded samples, to build the
+/// panels of many samples' matrices with [`Im2colPanels::from_offsets`].
+pub(super) fn offsets(g: &Conv2dGeom, m: usize) -> (Vec<usize>, Vec<usize>) {
+    let (hp, wp, ow) = (g.h + 2 * g.pad, g.w + 2 * g.pad, g.ow());
+    let taps = g.kh * g.kw;
+    let tap: Vec<usize> = (0..g.col_rows()).map(|r| (r / taps) * hp * wp + (r % taps / g.kw) * wp + r % g.kw).collect();
+    let (s, sample) = (g.stride, g.c_in * hp * wp);
+    let window: Vec<usize> = (0..m * g.positions())
+        .map(|q| {
+            let (i, o) = (q / g.positions(), q % g.positions());
+            i * sample + (o / ow) * s * wp + (o % ow) * s
+        })
+        .collect();
+    (tap, window)
+}
+
 /// `op(B)` = the im2col matrix of `m` samples (`K × m·P`), read from their padded planes
 /// ([`pad_planes`]): the forward's `Y = W · COL`. `COL[r][q] = xp[window[q] + tap[r]]`.
 pub(super) struct Im2colPanels<'a> {
@@ -50,18 +66,8 @@ pub(super) struct Im2colPanels<'a> {
 impl<'a> Im2colPanels<'a> {
     /// `xp`: the `m` samples as [`pad_planes`] wrote them.
     pub(super) fn new(g: &Conv2dGeom, xp: &'a [f32], m: usize) -> Self {
-        let (hp, wp, ow) = (g.h + 2 * g.pad, g.w + 2 * g.pad, g.ow());
         assert!(xp.len() >= padded_len(g, m), "Im2colPanels: {} floats for {m} padded samples", xp.len());
-        let taps = g.kh * g.kw;
-        let tap: Vec<usize> =
-            (0..g.col_rows()).map(|r| (r / taps) * hp * wp + (r % taps / g.kw) * wp + r % g.kw).collect();
-        let (s, sample) = (g.stride, g.c_in * hp * wp);
-        let window: Vec<usize> = (0..m * g.positions())
-            .map(|q| {
-                let (i, o) = (q / g.positions(), q % g.positions());
-                i * sample + (o / ow) * s * wp + (o % ow) * s
-            })
-            .collect();
+        let (tap, window) = offsets(g, m);
         Self::checked(xp, Cow::Owned(tap), Cow::Owned(window))
     }
 
@@ -104,6 +110,26 @@ fn copy_fixed<const N: usize>(src: &[f32], dst: &mut [f32]) {
     *dst = *src;
 }
 
+/// Most runs of consecutive windows a panel is copied by, run by run.
+const MAX_RUNS: usize = 4;
+
+/// `windows` as runs `(first column, length)` of consecutive cells, in `runs`; `None` if they
+/// need more than [`MAX_RUNS`] (then a gather is as cheap).
+fn consecutive_runs<'r>(windows: &[usize], runs: &'r mut [(usize, usize); MAX_RUNS]) -> Option<&'r [(usize, usize)]> {
+    let mut n = 0;
+    for (j, w) in windows.iter().enumerate() {
+        if j > 0 && *w == windows[j - 1] + 1 {
+            runs[n - 1].1 += 1;
+        } else if n == MAX_RUNS {
+            return None;
+        } else {
+            runs[n] = (j, 1);
+            n += 1;
+        }
+    }
+    Some(&runs[..n])
+}
+
 /// Zero the columns `used ..` of every `width`-wide line of a panel (edge panels).
 fn zero_tail(panel: &mut [f32], used: usize, width: usize) {
     if used < width {
@@ -134,6 +160,24 @@ impl BPanels for Im2colPanels<'_> {
                     }
                 }
                 zero_tail(panel, len, width);
+                continue;
+            }
+            // Runs of consecutive cells (a stride-1 layer's output rows narrower than the
+            // panel: the CIFAR LeNet's 16-wide second layer fills a panel with two): a slice
+            // copy per run and line.
+            let mut runs = [(0usize, 0usize); MAX_RUNS];
+            if let Some(runs) = consecutive_runs(windows, &mut runs) {
+                for (line, &t) in panel.chunks_exact_mut(width).zip(taps) {
+                    for &(start, len) in runs {
+                        let src = &self.xp[windows[start] + t..][..len];
+                        if len == 16 {
+                            copy_fixed::<16>(src, &mut line[start..]);
+                        } else {
+                            line[start..start + len].copy_from_slice(src);
+                        }
+                    }
+                }
+                zero_tail(panel, windows.len(), width);
                 continue;
             }
             // A tap at a time, along the panel's line: the windows' cells under it, `s` apart
