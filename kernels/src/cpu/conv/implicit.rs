@@ -114,7 +114,7 @@ fn copy_fixed<const N: usize>(src: &[f32], dst: &mut [f32]) {
 const MAX_RUNS: usize = 4;
 
 /// `windows` as runs `(first column, length)` of consecutive cells, in `runs`; `None` if they
-/// need more than [`MAX_RUNS`] (then a gather is as cheap).
+/// need more than [`MAX_RUNS`] (short runs: the element-wise gather).
 fn consecutive_runs<'r>(windows: &[usize], runs: &'r mut [(usize, usize); MAX_RUNS]) -> Option<&'r [(usize, usize)]> {
     let mut n = 0;
     for (j, w) in windows.iter().enumerate() {

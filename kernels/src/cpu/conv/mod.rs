@@ -110,7 +110,7 @@ impl Conv2dGeom {
     /// The per-sample forward packs its GEMM panels from the padded input: stride 1 and output
     /// rows of a multiple of 16 cells, so every panel line is one or two fixed-size copies (the
     /// CIFAR LeNet's 32- and 16-wide layers). With 28-wide rows (the MNIST LeNet's first layer)
-    /// the runs' variable-length copies made its inference 7 % slower than im2col.
+    /// the runs' variable-length copies were no faster than im2col.
     fn packs_windows_directly(&self) -> bool {
         self.stride == 1 && self.ow().is_multiple_of(16) && !self.is_pointwise()
     }
