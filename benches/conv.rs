@@ -45,13 +45,15 @@ fn conv(c: &mut Criterion) {
 }
 
 /// The DCGAN generator's transposed convolutions (batch 64), as the adjoint convolutions the
-/// engine runs: `deconv1` (100 → 128, 1×1 → 7×7, a dense layer) and `deconv2` (128 → 64,
-/// 7×7 → 14×14, stride 2, the grouped path). Forward of the transposed convolution =
+/// engine runs: `deconv1` (100 → 128, 1×1 → 7×7, a dense layer), `deconv2` (128 → 64,
+/// 7×7 → 14×14, stride 2, the grouped path) and `deconv3` (64 → 1, 14×14 → 28×28, per sample).
+/// Forward of the transposed convolution =
 /// `conv2d_backward_input`, its input gradient = `conv2d_forward`.
 fn dcgan(c: &mut Criterion) {
     for (name, g) in [
         ("deconv1", Conv2dGeom { n: 64, c_in: 128, h: 7, w: 7, c_out: 100, kh: 7, kw: 7, stride: 1, pad: 0 }),
         ("deconv2", Conv2dGeom { n: 64, c_in: 64, h: 14, w: 14, c_out: 128, kh: 4, kw: 4, stride: 2, pad: 1 }),
+        ("deconv3", Conv2dGeom { n: 64, c_in: 1, h: 28, w: 28, c_out: 64, kh: 4, kw: 4, stride: 2, pad: 1 }),
     ] {
         let flops = 2 * g.n * g.c_out * g.oh() * g.ow() * g.c_in * g.kh * g.kw;
         let (x, w, dy) = (filled(g.x_len(), 1), filled(g.w_len(), 2), filled(g.y_len(), 3));
