@@ -91,6 +91,16 @@ fn layout(x: &Tensor) -> Result<(usize, usize, usize)> {
     }
 }
 
+/// The negative slope of the activation a fused batch-norm kernel applies: ReLU (0) or leaky
+/// ReLU with a slope ≥ 0; anything else is refused.
+fn fused_slope(op: &'static str, act: Unary) -> Result<f32> {
+    match act {
+        Unary::Relu => Ok(0.0),
+        Unary::LeakyRelu(s) if s >= 0.0 => Ok(s),
+        _ => Err(Error::invalid(op, format!("the activation must be relu or leaky relu with slope ≥ 0, got {act:?}"))),
+    }
+}
+
 /// The shape that broadcasts a per-channel vector against `x`.
 fn channel_shape(x: &Tensor, c: usize) -> Vec<usize> {
     if x.shape().rank() == 4 {
@@ -209,16 +219,7 @@ impl Tensor {
         affine: Option<(&Tensor, &Tensor)>,
         act: Unary,
     ) -> Result<Tensor> {
-        let slope = match act {
-            Unary::Relu => 0.0,
-            Unary::LeakyRelu(s) if s >= 0.0 => s,
-            _ => {
-                return Err(Error::invalid(
-                    "batch_norm_act",
-                    format!("the activation must be relu or leaky relu with slope ≥ 0, got {act:?}"),
-                ))
-            }
-        };
+        let slope = fused_slope("batch_norm_act", act)?;
         if !training || self.device() == Device::Gpu {
             return self.batch_norm(state, training, affine)?.unary(act);
         }
@@ -288,16 +289,7 @@ impl Tensor {
     /// one fused kernel each way, which never writes the full-size activation or its gradient
     /// (`kernels::cpu::norm_pool`); otherwise it is the composition. Both give the same bits.
     pub fn batch_norm_act_pool(&self, state: &BatchNormState, training: bool, act: Unary) -> Result<Tensor> {
-        let slope = match act {
-            Unary::Relu => 0.0,
-            Unary::LeakyRelu(s) if s >= 0.0 => s,
-            _ => {
-                return Err(Error::invalid(
-                    "batch_norm_act_pool",
-                    format!("the activation must be relu or leaky relu with slope ≥ 0, got {act:?}"),
-                ))
-            }
-        };
+        let slope = fused_slope("batch_norm_act_pool", act)?;
         let &[n, c, h, w] = self.dims() else {
             return Err(Error::invalid("batch_norm_act_pool", format!("expected n×c×h×w, got {:?}", self.dims())));
         };
