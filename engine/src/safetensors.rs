@@ -85,7 +85,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 pub fn load(path: &Path, device: Device) -> Result<Loaded> {
     let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
     from_bytes(&bytes, device).map_err(|e| match e {
-        Error::Invalid { msg, .. } => Error::File { path: path.to_path_buf(), msg },
+        Error::Invalid { msg, .. } => {
+            Error::File { path: path.to_path_buf(), msg: format!("not a safetensors file ({msg})") }
+        }
         other => other,
     })
 }

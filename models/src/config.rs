@@ -9,6 +9,54 @@ use serde_json::{json, Value};
 /// Every method a user can name (`--method`), implemented or not.
 pub const METHODS: [&str; 7] = ["dsvdd", "dsvdd-soft", "ocnn", "ics", "ganocc", "minlgan", "dcae"];
 
+/// The methods that train the DCAE (their own model, their pretraining or ICS's split).
+const AUTOENCODER: &[&str] = &["dsvdd", "dsvdd-soft", "ocnn", "ics", "dcae"];
+
+/// The flags only some methods read, with those methods; every other flag is read by all. A
+/// flag given to a method not listed is ignored (`train` warns).
+pub const FLAG_READERS: &[(&str, &[&str])] = &[
+    ("--epochs", &["dsvdd", "dsvdd-soft", "ocnn", "ganocc", "minlgan"]),
+    ("--lr", &["dsvdd", "dsvdd-soft", "ocnn", "ics", "ganocc", "minlgan"]),
+    ("--lr-milestone", &["dsvdd", "dsvdd-soft", "ocnn"]),
+    ("--weight-decay", &["dsvdd", "dsvdd-soft", "ics"]),
+    ("--pretrain-epochs", AUTOENCODER),
+    ("--pretrain-lr", AUTOENCODER),
+    ("--pretrain-weight-decay", AUTOENCODER),
+    ("--leaky-slope", AUTOENCODER),
+    ("--weight-init", AUTOENCODER),
+    ("--dictionary-init", AUTOENCODER),
+    ("--nu", &["dsvdd-soft", "ocnn"]),
+    ("--ocnn-hidden", &["ocnn"]),
+    ("--ocnn-activation", &["ocnn"]),
+    ("--rho", &["ics"]),
+    ("--ics-constraints", &["ics"]),
+    ("--ssim-range", &["ics"]),
+    ("--dropout", &["ics"]),
+    ("--iterations", &["ics"]),
+    ("--z-dim", &["ganocc", "minlgan"]),
+    ("--g-loss-threshold", &["ganocc"]),
+    ("--d-real-threshold", &["ganocc"]),
+    ("--d-fake-threshold", &["ganocc"]),
+    ("--step-cap", &["ganocc"]),
+    ("--g-step-cap", &["ganocc"]),
+    ("--alpha-data", &["ganocc"]),
+    ("--alpha-z", &["ganocc"]),
+    ("--ganocc-keep", &["ganocc"]),
+    ("--minl-a", &["minlgan"]),
+    ("--ensemble", &["minlgan"]),
+    ("--ensemble-mode", &["minlgan"]),
+];
+
+/// The methods that read `flag` (`None`: every method does).
+pub fn flag_readers(flag: &str) -> Option<&'static [&'static str]> {
+    FLAG_READERS.iter().find(|(f, _)| *f == flag).map(|&(_, m)| m)
+}
+
+/// Whether `method` reads `flag`.
+pub fn reads(method: &str, flag: &str) -> bool {
+    flag_readers(flag).is_none_or(|m| m.contains(&method))
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Preset {
     /// About a minute per MNIST class on 2 cores.
@@ -358,22 +406,25 @@ impl Config {
     pub fn validate(&self) -> Result<()> {
         let check = |ok: bool, msg: &str| if ok { Ok(()) } else { Err(Error::config(msg.to_string())) };
         check(self.batch_size >= 2, "--batch-size must be at least 2 (batch norm needs two samples)")?;
-        check(self.lr.is_finite() && self.lr > 0.0, "--lr must be a positive number")?;
-        check(self.pretrain_lr.is_finite() && self.pretrain_lr > 0.0, "--pretrain-lr must be a positive number")?;
-        check(self.weight_decay.is_finite() && self.weight_decay >= 0.0, "--weight-decay must be ≥ 0")?;
+        check(self.lr.is_finite() && self.lr > 0.0, "--lr must be a finite positive number")?;
+        check(
+            self.pretrain_lr.is_finite() && self.pretrain_lr > 0.0,
+            "--pretrain-lr must be a finite positive number",
+        )?;
+        check(self.weight_decay.is_finite() && self.weight_decay >= 0.0, "--weight-decay must be a finite number ≥ 0")?;
         check(
             self.pretrain_weight_decay.is_finite() && self.pretrain_weight_decay >= 0.0,
-            "--pretrain-weight-decay must be ≥ 0",
+            "--pretrain-weight-decay must be a finite number ≥ 0",
         )?;
         check(self.nu > 0.0 && self.nu < 1.0, "--nu must lie in (0, 1)")?;
-        check(self.leaky_slope.is_finite() && self.leaky_slope >= 0.0, "--leaky-slope must be ≥ 0")?;
+        check(self.leaky_slope.is_finite() && self.leaky_slope >= 0.0, "--leaky-slope must be a finite number ≥ 0")?;
         check(self.radius_every >= 1, "the radius update period must be ≥ 1 epoch")?;
         check(self.ocnn_hidden >= 1, "--ocnn-hidden must be ≥ 1")?;
         check(self.rho > 0.0 && self.rho < 1.0, "--rho must lie in (0, 1)")?;
         check(self.dropout >= 0.0 && self.dropout < 1.0, "--dropout must lie in [0, 1)")?;
         check(
             self.ssim_range.is_finite() && self.ssim_range >= 0.0,
-            "--ssim-range must be ≥ 0 (0 = the images' range)",
+            "--ssim-range must be a finite number ≥ 0 (0 = the images' range)",
         )?;
         check(self.z_dim >= 1, "--z-dim must be ≥ 1")?;
         check(self.step_cap >= 1, "--step-cap must be ≥ 1")?;
@@ -385,13 +436,21 @@ impl Config {
             (self.alpha_data, "--alpha-data"),
             (self.alpha_z, "--alpha-z"),
         ] {
-            check(v.is_finite() && v > 0.0, &format!("{name} must be a positive number"))?;
+            check(v.is_finite() && v > 0.0, &format!("{name} must be a finite positive number"))?;
         }
-        check(self.minl_a.is_finite() && self.minl_a >= 0.0, "--minl-a must be ≥ 0")?;
+        check(self.minl_a.is_finite() && self.minl_a >= 0.0, "--minl-a must be a finite number ≥ 0")?;
         check(self.ensemble >= 1, "--ensemble must be ≥ 1")?;
-        // Each GANOCC epoch adds one member to the ensemble; with none there is no classifier
-        // (refused before the run folder is made, not at the end of the run).
-        check(self.method != "ganocc" || self.epochs >= 1, "--epochs must be ≥ 1 for ganocc (one D_k per epoch)")
+        // A run that trains nothing would report the AUC of its initial weights as a result
+        // (refused before the run folder is made, not at the end of the run). Deep SVDD and
+        // OC-NN may skip pretraining (`--pretrain-epochs 0`); the autoencoder of dcae and ICS
+        // is the model, or makes the split, so it must train.
+        let m = self.method.as_str();
+        check(!reads(m, "--epochs") || self.epochs >= 1, &format!("--epochs must be ≥ 1 for {m}"))?;
+        check(m != "ics" || self.iterations >= 1, "--iterations must be ≥ 1 for ics")?;
+        check(
+            !matches!(m, "dcae" | "ics") || self.pretrain_epochs >= 1,
+            &format!("--pretrain-epochs must be ≥ 1 for {m}"),
+        )
     }
 }
 

@@ -110,15 +110,65 @@ fn first_difference(old: &Value, new: &Value, path: &str) -> Option<String> {
     }
 }
 
+/// How a written run's identity differs from this one's: another method first (every other
+/// field may differ with it), else the first differing field.
+fn difference(old: &Value, new: &Value) -> Option<String> {
+    let (was, is) = (&old["config"]["method"], &new["config"]["method"]);
+    if !was.is_null() && was != is {
+        return Some(format!("method {was} → {is}"));
+    }
+    first_difference(old, new, "")
+}
+
 /// `--resume` against a run written with other flags: an error naming the first difference.
 fn check_same_run(written: &Value, cfg: &Config, spec: &RunSpec, what: &Path) -> Result<()> {
-    match first_difference(written, &identity(cfg, spec), "") {
+    match difference(written, &identity(cfg, spec)) {
         None => Ok(()),
         Some(d) => Err(Error::file(
             what,
             format!("--resume: written by a run with other settings ({d}); resume with the same flags, or use another --out"),
         )),
     }
+}
+
+/// Before a run trains: that `spec.out` is a folder it can write (made if missing), and, unless
+/// it resumes, that the folder holds no run with other settings. A new run there would replace
+/// that run's checkpoint at its first epoch and its results only at its end, so a failure in
+/// between would leave neither run whole. A run with the same settings is replaced: running a
+/// command again reproduces it.
+pub fn check_out_folder(cfg: &Config, spec: &RunSpec) -> Result<()> {
+    let out = &spec.out;
+    if out.exists() && !out.is_dir() {
+        return Err(Error::file(out, "--out names a file, not a folder"));
+    }
+    if !spec.resume {
+        let current = identity(cfg, spec);
+        let from_results = std::fs::read_to_string(out.join("results.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+            .map(|json| {
+                let keys = current.as_object().expect("an object").keys();
+                Value::Object(keys.filter_map(|k| json.get(k).map(|v| (k.clone(), v.clone()))).collect())
+            });
+        let ckpt = out.join("checkpoint.safetensors");
+        let from_checkpoint = || checkpoint::load(&ckpt).ok().and_then(|c| c.identity);
+        if let Some(written) = from_results.or_else(from_checkpoint) {
+            if let Some(d) = difference(&written, &current) {
+                return Err(Error::file(
+                    out,
+                    format!(
+                        "holds a run with other settings ({d}); use another --out, or delete the folder to replace \
+                         that run (--resume continues it with its own flags)"
+                    ),
+                ));
+            }
+        }
+    }
+    std::fs::create_dir_all(out).map_err(|e| Error::file(out, format!("--out: {e}")))?;
+    let probe = out.join(format!(".write-test-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(|e| Error::file(out, format!("--out: cannot write here ({e})")))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
 }
 
 /// A finished run's result, read back from its `results.json` (for `--resume`); an error when

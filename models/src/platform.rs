@@ -24,3 +24,38 @@ pub fn quiet_gpu_probe() {
     }
     std::env::set_var("XDG_RUNTIME_DIR", &dir);
 }
+
+/// The command line parsed into `T`, or the exit status to stop with. Help and version print
+/// as clap writes them (status 0); every other problem is one `error: …` line and status 2,
+/// the shape of the binaries' own errors, instead of clap's error, usage and tip block.
+pub fn parse_args<T: clap::Parser>() -> Result<T, std::process::ExitCode> {
+    use clap::error::ErrorKind;
+    T::try_parse().map_err(|e| match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            std::process::ExitCode::SUCCESS
+        }
+        _ => {
+            eprintln!("{}", one_line_error(&e.to_string()));
+            std::process::ExitCode::from(2)
+        }
+    })
+}
+
+/// clap's rendered error reduced to its first line, `error: ` kept, with a pointer to `--help`.
+fn one_line_error(rendered: &str) -> String {
+    let first = rendered.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("error: bad arguments");
+    let msg = first.strip_prefix("error: ").unwrap_or(first);
+    format!("error: {msg} (see --help)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_clap_error_becomes_one_error_line() {
+        let rendered = "error: unexpected argument '--bogus' found\n\n  tip: to pass '--bogus' as a value, use '-- --bogus'\n\nUsage: train [OPTIONS]\n\nFor more information, try '--help'.\n";
+        assert_eq!(one_line_error(rendered), "error: unexpected argument '--bogus' found (see --help)");
+    }
+}

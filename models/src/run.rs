@@ -104,11 +104,17 @@ impl Run {
         self.train_seconds += secs;
     }
 
+    /// Books one point of a custom loop's loss curve and its throughput, without a log line
+    /// (for loops that log several phases in one line).
+    pub fn record_point(&mut self, phase: &str, epoch: usize, loss: f64, samples: usize, secs: f64) {
+        self.count_trained(samples, secs);
+        self.history.push(LossPoint { phase: phase.to_string(), epoch, loss });
+    }
+
     /// Books one finished epoch of a custom loop: loss curve point, throughput counters, and the
     /// log line when quiet.
     pub fn record_epoch(&mut self, phase: &str, epoch: usize, epochs: usize, loss: f64, samples: usize, secs: f64) {
-        self.count_trained(samples, secs);
-        self.history.push(LossPoint { phase: phase.to_string(), epoch, loss });
+        self.record_point(phase, epoch, loss, samples, secs);
         if self.quiet {
             eprintln!(
                 "{phase}: epoch {epoch}/{epochs} loss {loss:.6} ({:.0} samples/s)",

@@ -240,21 +240,40 @@ fn bad_input_is_an_error_with_status_2_not_a_panic() {
         // Flags the data set would not read: the bundled default with a folder, a CSV label on images.
         &["--method", "dsvdd", "--data", "/some/mnist/folder"],
         &["--method", "dsvdd", "--label", "0"],
+        // What clap itself rejects: one line too, and a negative number read as a value.
+        &["--method", "dsvdd", "--bogus"],
+        &["--method", "dsvdd", "--epochs"],
+        &["--method", "dsvdd", "--epochs", "abc"],
+        &["--method", "dsvdd", "--lr", "1e400"],
+        &["--method", "minlgan", "--minl-a", "NaN"],
     ];
     for args in cases {
         let o = train(args);
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.starts_with("error:") || err.contains("\nerror:"), "{args:?}: {err}");
+        let errors: Vec<&str> = err.lines().filter(|l| !l.starts_with("warning:")).collect();
+        assert!(errors.len() == 1 && errors[0].starts_with("error: "), "{args:?}: not one error line: {err}");
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
-    // A GANOCC run without epochs would have no ensemble: refused before its folder is made.
-    let out = tmp("ganocc-no-epochs");
-    let o = train(&["--method", "ganocc", "--epochs", "0", "--quiet", "--out", out.to_str().unwrap()]);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.starts_with("error: --epochs must be ≥ 1 for ganocc"), "{err}");
-    assert!(!out.exists(), "the refused run left {}", out.display());
+    let o = train(&["--method", "dsvdd", "--epochs", "-3"]);
+    assert!(String::from_utf8_lossy(&o.stderr).starts_with("error: invalid value '-3' for '--epochs"));
+    // A run that would train nothing is refused before its folder is made: no epochs (GANOCC
+    // would have no ensemble, the others would report their initial weights), no ICS
+    // iterations, an untrained autoencoder where it is the model or makes the split.
+    let out = tmp("no-epochs");
+    for (method, flags, says) in [
+        ("ganocc", ["--epochs", "0"], "--epochs must be ≥ 1 for ganocc"),
+        ("dsvdd", ["--epochs", "0"], "--epochs must be ≥ 1 for dsvdd"),
+        ("minlgan", ["--epochs", "0"], "--epochs must be ≥ 1 for minlgan"),
+        ("ics", ["--iterations", "0"], "--iterations must be ≥ 1 for ics"),
+        ("dcae", ["--pretrain-epochs", "0"], "--pretrain-epochs must be ≥ 1 for dcae"),
+    ] {
+        let o = train(&[&["--method", method, "--quiet", "--out", out.to_str().unwrap()][..], &flags].concat());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.starts_with(&format!("error: {says}")), "{err}");
+        assert!(!out.exists(), "the refused run left {}", out.display());
+    }
     // `--out` naming a file: said so, and the file is left as it was.
     std::fs::create_dir_all(&out).unwrap();
     let file = out.join("notes.txt");
@@ -272,6 +291,44 @@ fn bad_input_is_an_error_with_status_2_not_a_panic() {
 }
 
 #[test]
+fn a_run_never_overwrites_another_runs_folder_or_model() {
+    let out = tmp("occupied");
+    let o_str = out.to_str().unwrap();
+    let base = ["--method", "dsvdd", "--epochs", "1", "--pretrain-epochs", "0", "--quiet", "--out", o_str];
+    let first = train(&base);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let files = ["results.json", "checkpoint.safetensors", "model.safetensors", "scores.csv"];
+    let before: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(out.join(f)).unwrap()).collect();
+    // Other settings, or another method: refused before anything is written.
+    for extra in [&["--lr", "1e30"][..], &["--method", "dcae", "--pretrain-epochs", "1"]] {
+        let o = train(&[&base[..], extra].concat());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains("holds a run with other settings"), "{err}");
+        let after: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(out.join(f)).unwrap()).collect();
+        assert!(after == before, "{extra:?} changed the earlier run's files");
+    }
+    assert!(String::from_utf8_lossy(
+        &train(&[&base[..], &["--method", "dcae", "--pretrain-epochs", "1"]].concat()).stderr
+    )
+    .contains("(method \"dsvdd\" → \"dcae\")"));
+    // The same command again replaces the run with itself.
+    let again = train(&base);
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    assert_eq!(auc_line(&again), auc_line(&first));
+    // `score` never writes its CSV over a model, nor into a folder name.
+    let model = out.join("model.safetensors");
+    for target in [model.clone(), out.join("other.safetensors"), out.clone()] {
+        let o = score(&["--model", model.to_str().unwrap(), "--out", target.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.starts_with("error: ") && err.contains("--out"), "{err}");
+    }
+    assert_eq!(std::fs::read(&model).unwrap(), before[2], "the model was overwritten");
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
 fn flags_the_method_does_not_read_are_warned_about() {
     // The missing data folder ends each run right after the flags are read.
     let missing = ["--dataset", "mnist", "--data", "/nonexistent/folder"];
@@ -283,6 +340,18 @@ fn flags_the_method_does_not_read_are_warned_about() {
     assert!(err.contains("\nerror: /nonexistent/folder"), "{err}");
     let o = train(&[&["--method", "ics", "--rho", "0.2", "--iterations", "5"][..], &missing].concat());
     assert!(!String::from_utf8_lossy(&o.stderr).contains("warning"), "{}", String::from_utf8_lossy(&o.stderr));
+    // The shared flags some methods do not read, and the flag they read instead.
+    let o = train(&[&["--method", "dcae", "--epochs", "2", "--lr", "3e-3"][..], &missing].concat());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--method dcae ignores it (it reads --pretrain-epochs)"), "{err}");
+    assert!(err.contains("--method dcae ignores it (it reads --pretrain-lr)"), "{err}");
+    let o = train(&[&["--method", "minlgan", "--pretrain-epochs", "4", "--leaky-slope", "0.5"][..], &missing].concat());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("warning: --pretrain-epochs is read by --method dsvdd / dsvdd-soft / ocnn / ics / dcae only"),
+        "{err}"
+    );
+    assert!(err.contains("warning: --leaky-slope is read by"), "{err}");
 }
 
 #[test]
@@ -297,10 +366,10 @@ fn device_gpu_without_an_adapter_is_an_error_with_status_2() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.starts_with("error: --device gpu: no GPU adapter found"), "{err}");
-    // `auto` falls back to the CPU (checked quickly: zero epochs).
+    // `auto` falls back to the CPU (checked quickly: one epoch, no pretraining).
     let dir = std::env::temp_dir().join(format!("oneclass-cli-auto-{}", std::process::id()));
     let o = Command::new(env!("CARGO_BIN_EXE_train"))
-        .args(["--method", "dsvdd", "--device", "auto", "--epochs", "0", "--pretrain-epochs", "0", "--quiet", "--out"])
+        .args(["--method", "dsvdd", "--device", "auto", "--epochs", "1", "--pretrain-epochs", "0", "--quiet", "--out"])
         .arg(&dir)
         .env("WGPU_BACKEND", "gl")
         .env_remove("ONECLASS_REQUIRE_GPU")

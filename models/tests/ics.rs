@@ -125,8 +125,8 @@ fn a_killed_run_resumes_in_the_classifier_loop_to_the_same_scores() {
     // It continued after iteration `at` (the quiet log has a line per phase and checkpoint)
     // rather than retraining the autoencoder or restarting the loop.
     let log = String::from_utf8_lossy(&resumed.stderr);
-    assert!(!log.contains("pretrain: epoch") && !log.contains(&format!("ics-intra-class: epoch {at}/50 ")), "{log}");
-    assert!(at == 50 || log.contains("ics-intra-class: epoch 50/50 "), "{log}");
+    assert!(!log.contains("pretrain: epoch") && !log.contains(&format!("ics: iteration {at}/50 ")), "{log}");
+    assert!(at == 50 || log.contains("ics: iteration 50/50 "), "{log}");
     assert_eq!(auc_line(&resumed), auc_line(&reference));
     // The same scores, and the same split and SSIM baseline from the restored autoencoder.
     for f in ["scores.csv", "split.csv"] {

@@ -20,7 +20,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 #[derive(Parser, Debug)]
-#[command(name = "score", version, about = "Score data with a saved one-class model")]
+#[command(name = "score", version, about = "Score data with a saved one-class model", allow_negative_numbers = true)]
 struct Args {
     /// A model.safetensors written by `train`
     #[arg(long)]
@@ -77,6 +77,8 @@ fn main_inner(a: Args) -> Result<()> {
         )));
     }
     let loaded = safetensors::load(&a.model, device)?;
+    let out = a.out.clone().unwrap_or_else(|| a.model.with_file_name("rescored.csv"));
+    check_out_file(&out, &a.model)?;
     let meta = &loaded.metadata;
     let get = |k: &str| {
         meta.get(k).ok_or_else(|| Error::file(&a.model, format!("not a oneclass model: metadata {k:?} missing")))
@@ -99,7 +101,6 @@ fn main_inner(a: Args) -> Result<()> {
     if let Some(input) = &a.input {
         let (mut data, labelled) = read_input(input, &a, &shape)?;
         pre.apply_dataset(&mut data)?;
-        let out = a.out.clone().unwrap_or_else(|| a.model.with_file_name("rescored.csv"));
         return score_and_report(det.as_ref(), &cfg.method, &data, labelled, fused, precision, device, &out);
     }
     let dataset = a
@@ -127,22 +128,46 @@ fn main_inner(a: Args) -> Result<()> {
             data.train.shape
         )));
     }
-    if shape.len() == 1 && a.normal_class.is_some_and(|c| c != 0) {
-        // As `train` says: label 0 is normal in tabular data; another class would score the
-        // anomalies as the normal class and invert the AUC.
-        return Err(Error::config("--normal-class: tabular data sets have one normal class (label 0)"));
-    }
+    // A tabular model trained on 0/1 labels has no normal class saved: as `train` says, label 0
+    // is the normal one, and another would score the anomalies as normal and invert the AUC.
     let saved_class = protocol["normal_class"].as_i64();
-    let normal_class = if shape.len() == 1 { saved_class } else { a.normal_class.or(saved_class) };
+    let binary = shape.len() == 1 && saved_class.is_none();
+    if binary && a.normal_class.is_some_and(|c| c != 0) {
+        return Err(Error::config(
+            "--normal-class: this model was trained on data labelled 0/1, where label 0 is the normal class",
+        ));
+    }
+    let normal_class = if binary { None } else { a.normal_class.or(saved_class) };
     let seed = a.seed.or_else(|| protocol["seed"].as_u64()).unwrap_or(0);
     let contamination = protocol["contamination"].as_f64().unwrap_or(0.0);
     // The same split as training, left unscaled; then the model's own saved preprocessing.
     let cfg_split = ProtocolConfig { seed, contamination, scaling: Scaling::None, ..Default::default() };
     let mut test = split(&data, normal_class, &cfg_split)?.test;
     pre.apply_dataset(&mut test)?;
-
-    let out = a.out.clone().unwrap_or_else(|| a.model.with_file_name("rescored.csv"));
     score_and_report(det.as_ref(), &cfg.method, &test, true, fused, precision, device, &out)
+}
+
+/// Before anything is scored: `out` must be a new or replaceable file in a folder we can
+/// write, and neither the model nor another model (the scores are CSV).
+fn check_out_file(out: &Path, model: &Path) -> Result<()> {
+    let same = |a: &Path, b: &Path| a.canonicalize().ok().is_some_and(|a| b.canonicalize().ok() == Some(a));
+    if same(out, model) || out.extension().is_some_and(|e| e == "safetensors") {
+        return Err(Error::file(out, "--out would overwrite a model with scores; give a .csv path"));
+    }
+    if out.is_dir() {
+        return Err(Error::file(out, "--out names a folder; give a file path, such as rescored.csv in it"));
+    }
+    let folder = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !folder.is_dir() {
+        return Err(Error::file(folder, "--out: no such folder"));
+    }
+    let probe = folder.join(format!(".write-test-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(|e| Error::file(folder, format!("--out: cannot write here ({e})")))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
 }
 
 /// `--input`: the file's samples (flat or in the model's `shape`), checked, and whether they are
@@ -221,9 +246,10 @@ fn score_and_report(
         det.score(data)?
     };
     let path = if fused { format!("fused {}", precision.name()) } else { "engine f32".into() };
-    eprintln!("scored {} samples on {device} ({path}) in {:.3} s", scores.len(), started.elapsed().as_secs_f64());
+    let ms = started.elapsed().as_secs_f64() * 1e3;
+    eprintln!("scored {} samples on {device} ({path}) in {ms:.1} ms", scores.len());
     let labels: Option<Vec<u8>> = labelled.then(|| data.labels.iter().map(|&l| (l != 0) as u8).collect());
-    write_scores_csv(out, &scores, labels.as_deref()).map_err(|e| Error::file(out, e))?;
+    write_scores_csv(out, &scores, labels.as_deref()).map_err(|e| Error::config(e.to_string()))?;
     eprintln!("{} scores → {}", scores.len(), out.display());
     if let Some(labels) = labels {
         match auc_roc(&scores, &labels) {
@@ -235,7 +261,11 @@ fn score_and_report(
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    models::platform::quiet_gpu_probe();
+    let args: Args = match models::platform::parse_args() {
+        Ok(a) => a,
+        Err(status) => return status,
+    };
     // As `train`: the whole job on a pool thread, so each kernel forks and joins inside the pool.
     match kernels::cpu::parallel::in_pool(|| main_inner(args)) {
         Ok(()) => ExitCode::SUCCESS,

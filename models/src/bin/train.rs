@@ -4,16 +4,23 @@
 use clap::Parser;
 use datasets::Source;
 use engine::Device;
-use models::config::{Config, EnsembleMode, HiddenActivation, KeepPolicy, Preset, METHODS};
-use models::experiment::{finished_run, label_flag, run_one, write_summary, RunSpec};
+use models::config::{flag_readers, reads, Config, EnsembleMode, HiddenActivation, KeepPolicy, Preset, METHODS};
+use models::experiment::{check_out_folder, finished_run, label_flag, run_one, write_summary, RunSpec};
 use models::nets::InputKind;
 use models::nn::WeightInit;
 use models::{Error, Result};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
-#[command(name = "train", version, about = "Train and evaluate a deep one-class classifier", args_override_self = true)]
+#[command(
+    name = "train",
+    version,
+    about = "Train and evaluate a deep one-class classifier",
+    args_override_self = true,
+    allow_negative_numbers = true
+)]
 struct Args {
     /// dsvdd | dsvdd-soft | ocnn | ics | ganocc | minlgan | dcae
     #[arg(long, default_value = "dsvdd")]
@@ -27,9 +34,10 @@ struct Args {
     /// CSV label column, by name or 0-based index (default: the last column)
     #[arg(long)]
     label: Option<String>,
-    /// The normal class (images), or `all` for one run per class
-    #[arg(long, default_value = "0")]
-    normal_class: String,
+    /// The normal class, or `all` for one run per class (default 0; tabular data labelled 0/1:
+    /// label 0, and with other labels this label normal, the rest anomalies)
+    #[arg(long)]
+    normal_class: Option<String>,
     /// Number of seeds per class (seeds seed, seed+1, …)
     #[arg(long, default_value_t = 1)]
     seeds: u64,
@@ -44,24 +52,33 @@ struct Args {
     /// (paper, except Deep SVDD on images with the authors' code's schedule and slope)
     #[arg(long, default_value = "quick")]
     preset: String,
+    /// Training epochs (Deep SVDD, OC-NN, GANOCC: one D_k each, MinLGAN; default: the preset's)
     #[arg(long)]
     epochs: Option<usize>,
+    /// Autoencoder epochs: dcae's training, Deep SVDD's and OC-NN's pretraining (0 skips it),
+    /// ICS's split
     #[arg(long)]
     pretrain_epochs: Option<usize>,
+    /// Learning rate of the method's Adam (dcae: see --pretrain-lr)
     #[arg(long)]
     lr: Option<f32>,
+    /// Learning rate of the autoencoder's Adam
     #[arg(long)]
     pretrain_lr: Option<f32>,
-    /// Epoch at which the learning rate drops 10×
+    /// Epoch at which the learning rate drops 10× (0: from the start)
     #[arg(long)]
     lr_milestone: Option<usize>,
+    /// Mini-batch size
     #[arg(long)]
     batch_size: Option<usize>,
+    /// ν of soft-boundary Deep SVDD and OC-NN: the share of training samples allowed outside
     #[arg(long)]
     nu: Option<f32>,
+    /// Adam's weight decay (Deep SVDD) or the L2 weight on convolutions (ICS)
     #[arg(long)]
     weight_decay: Option<f32>,
-    /// Negative slope of the leaky ReLUs in the encoder and decoder
+    /// Negative slope of the leaky ReLUs in the encoder and decoder (default 0.1; reference
+    /// preset 0.01)
     #[arg(long)]
     leaky_slope: Option<f32>,
     /// Initial weights of the encoder and decoder: pytorch (Kaiming uniform, a = √5) | glorot
@@ -81,7 +98,7 @@ struct Args {
     /// OC-NN hidden activation: gauss (default; fixed kernel-like units) | linear | sigmoid (the paper's)
     #[arg(long)]
     ocnn_activation: Option<String>,
-    /// ICS: share of training samples split off as atypical
+    /// ICS: share of training samples split off as atypical (default 0.1)
     #[arg(long)]
     rho: Option<f32>,
     /// ICS: on | off (off = without the distance constraints, the paper's NNwICS)
@@ -93,7 +110,7 @@ struct Args {
     /// ICS: dropout rate on the classifier's dense-layer inputs (the flattened features, and z before the head) while it trains
     #[arg(long)]
     dropout: Option<f32>,
-    /// ICS: training iterations
+    /// ICS: training iterations, three Adam steps each (quick 1000, paper 10000)
     #[arg(long)]
     iterations: Option<usize>,
     /// GANOCC, MinLGAN: noise dimension of the generator
@@ -108,10 +125,10 @@ struct Args {
     /// GANOCC: … and its loss on synthetic data below this
     #[arg(long)]
     d_fake_threshold: Option<f32>,
-    /// GANOCC: most steps of D_k's "train until" loop per epoch
+    /// GANOCC: most steps of D_k's "train until" loop per epoch (quick 200, paper 500)
     #[arg(long)]
     step_cap: Option<usize>,
-    /// GANOCC: most steps of G's "train until" loop per epoch
+    /// GANOCC: most steps of G's "train until" loop per epoch (default 5)
     #[arg(long)]
     g_step_cap: Option<usize>,
     /// GANOCC: weight of the loss on real data (preset 2: "higher weight on the loss of positive samples")
@@ -120,16 +137,17 @@ struct Args {
     /// GANOCC: weight of the loss on synthetic data
     #[arg(long)]
     alpha_z: Option<f32>,
-    /// GANOCC: all | best (the ensemble prefix best on a holdout of normals + generated samples)
+    /// GANOCC: all (default) | best (the ensemble prefix best on a holdout of normals + generated
+    /// samples)
     #[arg(long)]
     ganocc_keep: Option<String>,
-    /// MinLGAN: weight a of the minimum-likelihood term (0 = plain GAN)
+    /// MinLGAN: weight a of the minimum-likelihood term (default 0.1; 0 = plain GAN)
     #[arg(long)]
     minl_a: Option<f32>,
-    /// MinLGAN: number of independently trained models
+    /// MinLGAN: number of independently trained models (default 1)
     #[arg(long)]
     ensemble: Option<usize>,
-    /// MinLGAN: mean (EMinLGAN-1) | scaled (EMinLGAN-2)
+    /// MinLGAN: mean (EMinLGAN-1) | scaled (EMinLGAN-2, the default)
     #[arg(long)]
     ensemble_mode: Option<String>,
     /// Share of anomalies mixed into the training set
@@ -141,7 +159,7 @@ struct Args {
     /// Continue an interrupted run from its checkpoint
     #[arg(long)]
     resume: bool,
-    /// Log lines instead of progress bars
+    /// Log lines instead of progress bars (also when stderr is not a terminal)
     #[arg(long)]
     quiet: bool,
 }
@@ -227,36 +245,83 @@ fn config(a: &Args, input: InputKind) -> Result<Config> {
     Ok(c)
 }
 
-/// The method-specific flags given that `method` does not read, each with the methods that do:
-/// a run with `--method ganocc --rho 0.2` works, but the user probably meant something else.
+/// The method-specific flags given that `method` does not read, each with the methods that do
+/// (`config::FLAG_READERS`): a run with `--method ganocc --rho 0.2` works, but the user probably
+/// meant something else.
 fn unused_flags(a: &Args, method: &str) -> Vec<(&'static str, &'static [&'static str])> {
-    const OCNN: &[&str] = &["ocnn"];
-    const ICS: &[&str] = &["ics"];
-    const GANOCC: &[&str] = &["ganocc"];
-    const MINLGAN: &[&str] = &["minlgan"];
-    let given: [(&'static str, bool, &'static [&'static str]); 20] = [
-        ("--nu", a.nu.is_some(), &["dsvdd-soft", "ocnn"]),
-        ("--ocnn-hidden", a.ocnn_hidden.is_some(), OCNN),
-        ("--ocnn-activation", a.ocnn_activation.is_some(), OCNN),
-        ("--rho", a.rho.is_some(), ICS),
-        ("--ics-constraints", a.ics_constraints.is_some(), ICS),
-        ("--ssim-range", a.ssim_range.is_some(), ICS),
-        ("--dropout", a.dropout.is_some(), ICS),
-        ("--iterations", a.iterations.is_some(), ICS),
-        ("--z-dim", a.z_dim.is_some(), &["ganocc", "minlgan"]),
-        ("--g-loss-threshold", a.g_loss_threshold.is_some(), GANOCC),
-        ("--d-real-threshold", a.d_real_threshold.is_some(), GANOCC),
-        ("--d-fake-threshold", a.d_fake_threshold.is_some(), GANOCC),
-        ("--step-cap", a.step_cap.is_some(), GANOCC),
-        ("--g-step-cap", a.g_step_cap.is_some(), GANOCC),
-        ("--alpha-data", a.alpha_data.is_some(), GANOCC),
-        ("--alpha-z", a.alpha_z.is_some(), GANOCC),
-        ("--ganocc-keep", a.ganocc_keep.is_some(), GANOCC),
-        ("--minl-a", a.minl_a.is_some(), MINLGAN),
-        ("--ensemble", a.ensemble.is_some(), MINLGAN),
-        ("--ensemble-mode", a.ensemble_mode.is_some(), MINLGAN),
+    let given = [
+        ("--epochs", a.epochs.is_some()),
+        ("--lr", a.lr.is_some()),
+        ("--lr-milestone", a.lr_milestone.is_some()),
+        ("--weight-decay", a.weight_decay.is_some()),
+        ("--pretrain-epochs", a.pretrain_epochs.is_some()),
+        ("--pretrain-lr", a.pretrain_lr.is_some()),
+        ("--pretrain-weight-decay", a.pretrain_weight_decay.is_some()),
+        ("--leaky-slope", a.leaky_slope.is_some()),
+        ("--weight-init", a.weight_init.is_some()),
+        ("--dictionary-init", a.dictionary_init.is_some()),
+        ("--nu", a.nu.is_some()),
+        ("--ocnn-hidden", a.ocnn_hidden.is_some()),
+        ("--ocnn-activation", a.ocnn_activation.is_some()),
+        ("--rho", a.rho.is_some()),
+        ("--ics-constraints", a.ics_constraints.is_some()),
+        ("--ssim-range", a.ssim_range.is_some()),
+        ("--dropout", a.dropout.is_some()),
+        ("--iterations", a.iterations.is_some()),
+        ("--z-dim", a.z_dim.is_some()),
+        ("--g-loss-threshold", a.g_loss_threshold.is_some()),
+        ("--d-real-threshold", a.d_real_threshold.is_some()),
+        ("--d-fake-threshold", a.d_fake_threshold.is_some()),
+        ("--step-cap", a.step_cap.is_some()),
+        ("--g-step-cap", a.g_step_cap.is_some()),
+        ("--alpha-data", a.alpha_data.is_some()),
+        ("--alpha-z", a.alpha_z.is_some()),
+        ("--ganocc-keep", a.ganocc_keep.is_some()),
+        ("--minl-a", a.minl_a.is_some()),
+        ("--ensemble", a.ensemble.is_some()),
+        ("--ensemble-mode", a.ensemble_mode.is_some()),
     ];
-    given.into_iter().filter(|&(_, set, users)| set && !users.contains(&method)).map(|(f, _, u)| (f, u)).collect()
+    given
+        .into_iter()
+        .filter(|&(flag, set)| set && !reads(method, flag))
+        .map(|(flag, _)| (flag, flag_readers(flag).unwrap_or(&[])))
+        .collect()
+}
+
+/// The flag `method` reads in place of `flag`, where there is one: the autoencoder methods'
+/// training is their pretraining, and ICS's classifier counts iterations.
+fn instead(method: &str, flag: &str) -> Option<&'static str> {
+    match (method, flag) {
+        ("dcae", "--epochs") => Some("--pretrain-epochs"),
+        ("dcae", "--lr") => Some("--pretrain-lr"),
+        ("dcae", "--weight-decay") => Some("--pretrain-weight-decay"),
+        ("ics", "--epochs") => Some("--iterations (and --pretrain-epochs for its autoencoder)"),
+        _ => None,
+    }
+}
+
+/// The runs' normal classes from `--normal-class` (`None`: tabular data labelled 0 normal, 1
+/// anomalous). Tabular data with other labels is multi-class: the named label is normal and
+/// every other one anomalous, as for images.
+fn normal_classes(flag: Option<&str>, data: &datasets::Loaded, tabular: bool) -> Result<Vec<Option<i64>>> {
+    let binary = tabular && data.classes().iter().all(|&c| c == 0 || c == 1);
+    let parse = |v: &str| {
+        v.parse::<i64>().map_err(|_| Error::config(format!("--normal-class {v:?} is not a class number or `all`")))
+    };
+    Ok(match flag {
+        None if tabular => vec![None],
+        Some("all") if binary => vec![None],
+        Some("all") => data.classes().into_iter().map(Some).collect(),
+        Some(v) if binary => match parse(v)? {
+            0 => vec![None],
+            _ => {
+                return Err(Error::config(
+                    "--normal-class: in data labelled 0/1 label 0 is the normal class (other classes are for multi-class labels)",
+                ))
+            }
+        },
+        v => vec![Some(parse(v.unwrap_or("0"))?)],
+    })
 }
 
 fn main_inner(a: Args) -> Result<()> {
@@ -264,7 +329,12 @@ fn main_inner(a: Args) -> Result<()> {
         return Err(Error::config(format!("--method {:?} is not one of {}", a.method, METHODS.join(", "))));
     }
     for (flag, users) in unused_flags(&a, &a.method) {
-        eprintln!("warning: {flag} is read by --method {} only; --method {} ignores it", users.join(" / "), a.method);
+        let hint = instead(&a.method, flag).map(|f| format!(" (it reads {f})")).unwrap_or_default();
+        eprintln!(
+            "warning: {flag} is read by --method {} only; --method {} ignores it{hint}",
+            users.join(" / "),
+            a.method
+        );
     }
     let dev = device(&a.device)?;
     if a.seeds == 0 {
@@ -279,30 +349,15 @@ fn main_inner(a: Args) -> Result<()> {
     let input = InputKind::from_shape(&data.train.shape).map_err(Error::config)?;
     let cfg = config(&a, input)?;
 
-    let tabular = matches!(input, InputKind::Tabular(_));
-    let classes: Vec<Option<i64>> = if tabular {
-        if a.normal_class != "0" && a.normal_class != "all" {
-            return Err(Error::config("--normal-class: tabular data sets have one normal class (label 0)"));
-        }
-        vec![None]
-    } else if a.normal_class == "all" {
-        data.classes().into_iter().map(Some).collect()
-    } else {
-        let c: i64 = a.normal_class.parse().map_err(|_| {
-            Error::config(format!("--normal-class {:?} is not a class number or `all`", a.normal_class))
-        })?;
-        vec![Some(c)]
-    };
+    let classes = normal_classes(a.normal_class.as_deref(), &data, matches!(input, InputKind::Tabular(_)))?;
+    let all = a.normal_class.as_deref() == Some("all");
     // DESIGN.md: `--normal-class all` always gives the protocol's folders and summary, even
     // where there is one normal class (tabular data).
-    let many = a.normal_class == "all" || classes.len() > 1 || a.seeds > 1;
+    let many = all || classes.len() > 1 || a.seeds > 1;
     let dataset_tag = a.dataset.clone();
     let base = a.out.clone().unwrap_or_else(|| {
-        let cls = if a.normal_class == "all" {
-            "all".to_string()
-        } else {
-            classes[0].map(|c| c.to_string()).unwrap_or_else(|| "normal".into())
-        };
+        let cls =
+            if all { "all".to_string() } else { classes[0].map(|c| c.to_string()).unwrap_or_else(|| "normal".into()) };
         let seed = if a.seeds > 1 { format!("s{}-{last_seed}", a.seed) } else { a.seed.to_string() };
         PathBuf::from("runs").join(format!("{}-{}-{}-{}", a.method, dataset_tag, cls, seed))
     });
@@ -313,7 +368,7 @@ fn main_inner(a: Args) -> Result<()> {
     if a.resume && !base.is_dir() {
         return Err(Error::file(&base, "--resume: no earlier run in this folder"));
     }
-    let mut results = Vec::new();
+    let mut specs = Vec::new();
     for &class in &classes {
         for seed in a.seed..=last_seed {
             let out = if many {
@@ -324,7 +379,7 @@ fn main_inner(a: Args) -> Result<()> {
             } else {
                 base.clone()
             };
-            let spec = RunSpec {
+            specs.push(RunSpec {
                 dataset: dataset_tag.clone(),
                 normal_class: class,
                 seed,
@@ -335,21 +390,29 @@ fn main_inner(a: Args) -> Result<()> {
                 out,
                 quiet: a.quiet,
                 resume: a.resume,
-            };
-            let finished = if a.resume { finished_run(&cfg, &spec)? } else { None };
-            let r = match finished {
-                Some(r) => r,
-                None => run_one(&cfg, &data, &spec)?,
-            };
-            eprintln!(
-                "{} class {} seed {seed}: AUC-ROC {:.4} → {}",
-                cfg.method,
-                class.map(|c| c.to_string()).unwrap_or_else(|| "-".into()),
-                r.auc_roc,
-                spec.out.display()
-            );
-            results.push(r);
+            });
         }
+    }
+    // Every folder before the first run: a protocol of hours does not stop at its fifth class.
+    for spec in &specs {
+        check_out_folder(&cfg, spec)?;
+    }
+    let mut results = Vec::new();
+    for spec in &specs {
+        let finished = if a.resume { finished_run(&cfg, spec)? } else { None };
+        let r = match finished {
+            Some(r) => r,
+            None => run_one(&cfg, &data, spec)?,
+        };
+        let class = spec.normal_class.map(|c| format!(" class {c}")).unwrap_or_default();
+        eprintln!("{}{class} seed {}: AUC-ROC {:.4} → {}", cfg.method, spec.seed, r.auc_roc, spec.out.display());
+        if r.auc_roc < 0.5 {
+            eprintln!(
+                "warning: AUC-ROC below 0.5: these scores rank the test anomalies as more normal than the \
+                 normals (README, Tabular data, says where the GAN methods do this)"
+            );
+        }
+        results.push(r);
     }
     if many {
         let md = write_summary(&base, &cfg.method, &dataset_tag, &results)?;
@@ -363,7 +426,12 @@ fn main_inner(a: Args) -> Result<()> {
 
 fn main() -> ExitCode {
     models::platform::quiet_gpu_probe();
-    let args = Args::parse();
+    let mut args: Args = match models::platform::parse_args() {
+        Ok(a) => a,
+        Err(status) => return status,
+    };
+    // Progress bars draw only on a terminal: into a log file or a pipe, the log lines instead.
+    args.quiet |= !std::io::stderr().is_terminal();
     // The whole run on a pool thread, so each kernel forks and joins inside rayon's pool.
     match kernels::cpu::parallel::in_pool(|| main_inner(args)) {
         Ok(()) => ExitCode::SUCCESS,

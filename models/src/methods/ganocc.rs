@@ -356,10 +356,23 @@ impl Detector for Ganocc {
             let secs = t0.elapsed().as_secs_f64();
             let trained = (g_steps + d_steps) * self.cfg.batch_size;
             if k > 0 {
-                run.record_epoch("ganocc G", k + 1, epochs, g_loss as f64, trained, secs);
+                run.record_point("ganocc G", k + 1, g_loss as f64, trained, secs);
             } else {
                 // No ensemble yet, so G did not train: no L_G to plot.
                 run.count_trained(trained, secs);
+            }
+            if run.quiet {
+                let g = if k > 0 {
+                    format!("G {g_steps} steps, L_G {g_loss:.3}")
+                } else {
+                    "G untrained (no ensemble yet)".into()
+                };
+                eprintln!(
+                    "ganocc: epoch {}/{epochs} {g}; D_{} {d_steps} steps, losses real {l_real:.3} synthetic {l_fake:.3} ({:.0} samples/s)",
+                    k + 1,
+                    k + 1,
+                    trained as f64 / secs.max(1e-9)
+                );
             }
             run.history.push(crate::run::LossPoint {
                 phase: "ganocc D".into(),

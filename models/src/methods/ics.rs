@@ -400,9 +400,13 @@ impl Ics {
                 for k in 0..3 {
                     if counts[k] > 0 {
                         let mean = sums[k] / counts[k] as f64;
-                        run.record_epoch(phases[k], it + 1, iters, mean, samples[k], secs[k]);
+                        run.record_point(phases[k], it + 1, mean, samples[k], secs[k]);
                         msg.push_str(&format!("{} {mean:.4} ", &phases[k][4..]));
                     }
+                }
+                if run.quiet {
+                    let rate = samples.iter().sum::<usize>() as f64 / secs.iter().sum::<f64>().max(1e-9);
+                    eprintln!("ics: iteration {}/{iters} {msg}({rate:.0} samples/s)", it + 1);
                 }
                 pb.set_message(msg);
                 (sums, counts, samples, secs) = ([0.0; 3], [0; 3], [0; 3], [0.0; 3]);
