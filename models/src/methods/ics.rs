@@ -69,6 +69,34 @@ impl Split {
     }
 }
 
+/// How many of `n` training samples the split calls atypical: ⌊ρ·n⌉, at least one, and at
+/// least one fewer than `n`.
+fn atypical_count(n: usize, rho: f32) -> usize {
+    ((rho as f64 * n as f64).round() as usize).clamp(1, n.max(2) - 1)
+}
+
+/// Whether `n` training samples split at `rho` give the distance constraints the two typical and
+/// two atypical samples their pairs need: checked before the autoencoder trains, since the split
+/// sizes depend on n and ρ alone.
+fn check_split_sizes(n: usize, rho: f32, constraints: bool) -> Result<()> {
+    let atypical = atypical_count(n, rho);
+    if !constraints || (atypical >= 2 && n - atypical >= 2) {
+        return Ok(());
+    }
+    let fix = if n < 4 {
+        "use more training samples, or --ics-constraints off".to_string()
+    } else if atypical < 2 {
+        format!("raise --rho to at least {:.3}, or use --ics-constraints off", 1.5 / n as f64)
+    } else {
+        format!("lower --rho below {:.3}, or use --ics-constraints off", (n as f64 - 1.5) / n as f64)
+    };
+    Err(Error::config(format!(
+        "ICS: the distance constraints need at least 2 typical and 2 atypical samples; {n} training samples at \
+         --rho {rho} give {} and {atypical} ({fix})",
+        n - atypical
+    )))
+}
+
 /// The ⌊ρ·n⌉ samples with the lowest similarity are atypical (at least one, and at least one
 /// sample stays typical). Ties are broken by index, so the split depends on the similarities
 /// alone.
@@ -80,7 +108,7 @@ pub fn split_by_similarity(similarity: &[f32], rho: f32) -> Result<Vec<bool>> {
     if let Some(i) = similarity.iter().position(|s| !s.is_finite()) {
         return Err(Error::config(format!("ICS: similarity of training sample {i} is {}", similarity[i])));
     }
-    let k = ((rho as f64 * n as f64).round() as usize).clamp(1, n - 1);
+    let k = atypical_count(n, rho);
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| similarity[a].total_cmp(&similarity[b]).then(a.cmp(&b)));
     let mut atypical = vec![false; n];
@@ -325,14 +353,7 @@ impl Ics {
     ) -> Result<()> {
         let (typical, atypical) = (split.typical_indices(), split.atypical_indices());
         let constraints = self.cfg.ics_constraints;
-        if constraints && (typical.len() < 2 || atypical.len() < 2) {
-            return Err(Error::config(format!(
-                "ICS: the distance constraints need at least 2 typical and 2 atypical samples, the split has {} and {} \
-                 (raise --rho, or use --ics-constraints off)",
-                typical.len(),
-                atypical.len()
-            )));
-        }
+        check_split_sizes(train.len(), self.cfg.rho, constraints)?;
         let dev = self.device();
         let b = self.cfg.batch_size;
         let [s_typ, s_atyp, s_all] = &mut match resumed_at {
@@ -453,6 +474,10 @@ impl Ics {
 
 impl Detector for Ics {
     fn fit(&mut self, train: &Dataset, _holdout: Option<&Dataset>, run: &mut Run) -> Result<()> {
+        if train.len() < 2 {
+            return Err(Error::config(format!("ICS needs at least 2 training samples to split, got {}", train.len())));
+        }
+        check_split_sizes(train.len(), self.cfg.rho, self.cfg.ics_constraints)?;
         let ae = self.autoencoder()?;
         let mut st = self.loop_state(train.len());
         let mut resumed_at = None;
@@ -519,6 +544,18 @@ impl Detector for Ics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn split_sizes_too_small_for_the_constraints_are_refused_with_a_fix_that_works() {
+        let err = |n, rho| check_split_sizes(n, rho, true).unwrap_err().to_string();
+        assert!(err(3, 0.5).contains("use more training samples"), "{}", err(3, 0.5));
+        // 10 samples at ρ 0.1: one atypical; 0.15 gives round(1.5) = 2.
+        assert!(err(10, 0.1).contains("raise --rho to at least 0.150"), "{}", err(10, 0.1));
+        assert!(check_split_sizes(10, 0.15, true).is_ok());
+        assert!(err(10, 0.9).contains("lower --rho below 0.850"), "{}", err(10, 0.9));
+        assert!(check_split_sizes(10, 0.84, true).is_ok());
+        assert!(check_split_sizes(3, 0.5, false).is_ok(), "without the constraints one of each is enough");
+    }
 
     #[test]
     fn lowest_rho_share_is_atypical_ties_by_index() {
