@@ -86,7 +86,7 @@ pub fn load(path: &Path, device: Device) -> Result<Loaded> {
     let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
     from_bytes(&bytes, device).map_err(|e| match e {
         Error::Invalid { msg, .. } => {
-            Error::File { path: path.to_path_buf(), msg: format!("not a safetensors file ({msg})") }
+            Error::File { path: path.to_path_buf(), msg: format!("unreadable or unsupported safetensors file ({msg})") }
         }
         other => other,
     })

@@ -77,7 +77,7 @@ pub fn needs_holdout(cfg: &Config) -> bool {
 /// A run's protocol: data set, normal class, seed, contamination and CSV label column (in
 /// `results.json` and the model's metadata).
 fn protocol_json(spec: &RunSpec) -> serde_json::Map<String, Value> {
-    [
+    let mut m: serde_json::Map<String, Value> = [
         ("dataset", json!(spec.dataset)),
         ("normal_class", json!(spec.normal_class)),
         ("seed", json!(spec.seed)),
@@ -86,7 +86,19 @@ fn protocol_json(spec: &RunSpec) -> serde_json::Map<String, Value> {
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
-    .collect()
+    .collect();
+    // A table's file name tells two npz or csv runs apart (an image set's folder does not
+    // matter: the same MNIST may sit anywhere).
+    if let Some(name) = data_file_name(spec) {
+        m.insert("data_file".into(), json!(name));
+    }
+    m
+}
+
+/// The file name of a tabular data set (`npz`, `csv`), without its folder.
+pub fn data_file_name(spec: &RunSpec) -> Option<String> {
+    let file = spec.data.as_ref().filter(|_| matches!(spec.dataset.as_str(), "npz" | "csv"))?;
+    file.file_name().map(|n| n.to_string_lossy().into_owned())
 }
 
 /// What makes a run the run it is: its protocol and configuration. `--resume` continues a
@@ -131,42 +143,85 @@ fn check_same_run(written: &Value, cfg: &Config, spec: &RunSpec, what: &Path) ->
     }
 }
 
-/// Before a run trains: that `spec.out` is a folder it can write (made if missing), and, unless
-/// it resumes, that the folder holds no run with other settings. A new run there would replace
-/// that run's checkpoint at its first epoch and its results only at its end, so a failure in
-/// between would leave neither run whole. A run with the same settings is replaced: running a
-/// command again reproduces it.
-pub fn check_out_folder(cfg: &Config, spec: &RunSpec) -> Result<()> {
-    let out = &spec.out;
-    if out.exists() && !out.is_dir() {
-        return Err(Error::file(out, "--out names a file, not a folder"));
+/// The fields of a written `results.json` (or a protocol run in `summary.json`) that make up
+/// `current`'s identity.
+fn written_identity(json: &Value, current: &Value) -> Value {
+    let keys = current.as_object().expect("an object").keys();
+    Value::Object(keys.filter_map(|k| json.get(k).map(|v| (k.clone(), v.clone()))).collect())
+}
+
+fn read_json(path: &Path) -> Option<Value> {
+    std::fs::read_to_string(path).ok().and_then(|t| serde_json::from_str(&t).ok())
+}
+
+fn other_settings(out: &Path, d: &str) -> Error {
+    Error::file(
+        out,
+        format!(
+            "holds a run with other settings ({d}); use another --out, or delete the folder to replace that run \
+             (--resume continues it with its own flags)"
+        ),
+    )
+}
+
+/// Before any run trains, for a single run or a protocol (`protocol`: the runs go into
+/// sub-folders of `base` with `summary.json` beside them): that no folder holds a run with other
+/// settings, unless resuming, and that the output can be written. A new run in another run's
+/// folder would replace its checkpoint at the first epoch and its results only at the end, so a
+/// failure in between would leave neither whole; a run with the same settings is replaced
+/// (running a command again reproduces it). Nothing is created here: a run refused later (a
+/// class the data lack) leaves no empty folder.
+pub fn check_out_folders(cfg: &Config, base: &Path, protocol: bool, specs: &[RunSpec]) -> Result<()> {
+    if base.exists() && !base.is_dir() {
+        return Err(Error::file(base, "--out names a file, not a folder"));
     }
-    if !spec.resume {
-        let current = identity(cfg, spec);
-        let from_results = std::fs::read_to_string(out.join("results.json"))
-            .ok()
-            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-            .map(|json| {
-                let keys = current.as_object().expect("an object").keys();
-                Value::Object(keys.filter_map(|k| json.get(k).map(|v| (k.clone(), v.clone()))).collect())
-            });
-        let ckpt = out.join("checkpoint.safetensors");
-        let from_checkpoint = || checkpoint::load(&ckpt).ok().and_then(|c| c.identity);
-        if let Some(written) = from_results.or_else(from_checkpoint) {
-            if let Some(d) = difference(&written, &current) {
-                return Err(Error::file(
-                    out,
-                    format!(
-                        "holds a run with other settings ({d}); use another --out, or delete the folder to replace \
-                         that run (--resume continues it with its own flags)"
-                    ),
-                ));
+    // A single run and a protocol do not share a folder: the summary would sit beside a model
+    // it does not describe, or describe runs of two settings.
+    let single = ["results.json", "checkpoint.safetensors"].iter().any(|f| base.join(f).exists());
+    if protocol && single {
+        return Err(Error::file(base, "holds a single run; use another --out for the protocol's runs"));
+    }
+    if !protocol && base.join("summary.json").exists() {
+        return Err(Error::file(base, "holds a protocol of runs (summary.json); use another --out for a single run"));
+    }
+    if let (true, Some(first)) = (protocol, specs.first()) {
+        // The summary's runs share everything but their class and seed.
+        let strip = |mut v: Value| {
+            if let Some(m) = v.as_object_mut() {
+                m.remove("seed");
+                m.remove("normal_class");
             }
+            v
+        };
+        let current = strip(identity(cfg, first));
+        let earlier = read_json(&base.join("summary.json")).and_then(|s| s["runs"].get(0).cloned());
+        if let Some(d) = earlier.and_then(|r| difference(&strip(written_identity(&r, &current)), &current)) {
+            return Err(other_settings(base, &d));
         }
     }
-    std::fs::create_dir_all(out).map_err(|e| Error::file(out, format!("--out: {e}")))?;
-    let probe = out.join(format!(".write-test-{}", std::process::id()));
-    std::fs::write(&probe, b"").map_err(|e| Error::file(out, format!("--out: cannot write here ({e})")))?;
+    for spec in specs.iter().filter(|s| !s.resume) {
+        let (out, current) = (&spec.out, identity(cfg, spec));
+        let ckpt = out.join("checkpoint.safetensors");
+        let written = read_json(&out.join("results.json"))
+            .map(|json| written_identity(&json, &current))
+            .or_else(|| checkpoint::load(&ckpt).ok().and_then(|c| c.identity));
+        if let Some(d) = written.and_then(|w| difference(&w, &current)) {
+            return Err(other_settings(out, &d));
+        }
+    }
+    // Writable: a probe file in the nearest folder that exists (the run makes the rest).
+    let mut at = base;
+    while !at.exists() {
+        at = match at.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+    }
+    if !at.is_dir() {
+        return Err(Error::file(at, "--out: not a folder, so the output folder cannot be made in it"));
+    }
+    let probe = at.join(format!(".write-test-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(|e| Error::file(at, format!("--out: cannot write here ({e})")))?;
     let _ = std::fs::remove_file(&probe);
     Ok(())
 }
@@ -179,11 +234,7 @@ pub fn finished_run(cfg: &Config, spec: &RunSpec) -> Result<Option<RunResult>> {
         return Ok(None);
     };
     let Some(auc_roc) = json["auc_roc"].as_f64() else { return Ok(None) };
-    let current = identity(cfg, spec);
-    let keys = current.as_object().expect("an object").keys();
-    let written: serde_json::Map<String, Value> =
-        keys.filter_map(|k| json.get(k).map(|v| (k.clone(), v.clone()))).collect();
-    check_same_run(&Value::Object(written), cfg, spec, &path)?;
+    check_same_run(&written_identity(&json, &identity(cfg, spec)), cfg, spec, &path)?;
     let auc_pr = json["auc_pr"].as_f64().unwrap_or(f64::NAN);
     Ok(Some(RunResult { normal_class: spec.normal_class, seed: spec.seed, auc_roc, auc_pr, json }))
 }

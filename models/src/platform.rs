@@ -36,17 +36,28 @@ pub fn parse_args<T: clap::Parser>() -> Result<T, std::process::ExitCode> {
             std::process::ExitCode::SUCCESS
         }
         _ => {
-            eprintln!("{}", one_line_error(&e.to_string()));
+            use clap::error::{ContextKind, ContextValue};
+            // clap's "a similar argument exists" tip sits on a later line: keep it.
+            let suggested = match e.get(ContextKind::SuggestedArg) {
+                Some(ContextValue::String(s)) => Some(s.clone()),
+                Some(ContextValue::StyledStr(s)) => Some(s.to_string()),
+                _ => None,
+            };
+            eprintln!("{}", one_line_error(&e.to_string(), suggested.as_deref()));
             std::process::ExitCode::from(2)
         }
     })
 }
 
-/// clap's rendered error reduced to its first line, `error: ` kept, with a pointer to `--help`.
-fn one_line_error(rendered: &str) -> String {
+/// clap's rendered error reduced to its first line, `error: ` kept, with the argument it
+/// suggests or else a pointer to `--help`.
+fn one_line_error(rendered: &str, suggested: Option<&str>) -> String {
     let first = rendered.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("error: bad arguments");
     let msg = first.strip_prefix("error: ").unwrap_or(first);
-    format!("error: {msg} (see --help)")
+    match suggested {
+        Some(arg) => format!("error: {msg} (did you mean {arg}?)"),
+        None => format!("error: {msg} (see --help)"),
+    }
 }
 
 #[cfg(test)]
@@ -56,6 +67,10 @@ mod tests {
     #[test]
     fn a_clap_error_becomes_one_error_line() {
         let rendered = "error: unexpected argument '--bogus' found\n\n  tip: to pass '--bogus' as a value, use '-- --bogus'\n\nUsage: train [OPTIONS]\n\nFor more information, try '--help'.\n";
-        assert_eq!(one_line_error(rendered), "error: unexpected argument '--bogus' found (see --help)");
+        assert_eq!(one_line_error(rendered, None), "error: unexpected argument '--bogus' found (see --help)");
+        assert_eq!(
+            one_line_error("error: unexpected argument '--epoch' found\n\n  tip: …", Some("--epochs")),
+            "error: unexpected argument '--epoch' found (did you mean --epochs?)"
+        );
     }
 }

@@ -216,6 +216,7 @@ fn multi_class_tabular_data_takes_a_normal_class() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("label 2") && err.contains("give a normal class"), "{err}");
+    assert!(!d.join("none").exists(), "the refused run left its folder");
     let one = d.join("two");
     let o = train(&["--normal-class", "2"], &one);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -249,6 +250,15 @@ fn multi_class_tabular_data_takes_a_normal_class() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.starts_with("error: --normal-class: in data labelled 0/1 label 0 is the normal class"), "{err}");
+    // Another file's run into the same folder: refused, naming the files.
+    let o = Command::new(env!("CARGO_BIN_EXE_train"))
+        .args(["--method", "dsvdd", "--epochs", "1", "--pretrain-epochs", "0", "--quiet", "--dataset", "csv"])
+        .args(["--data", binary.to_str().unwrap(), "--out", one.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("holds a run with other settings (data_file: \"t.csv\" → \"binary.csv\")"), "{err}");
     let _ = std::fs::remove_dir_all(&d);
 }
 

@@ -316,6 +316,29 @@ fn a_run_never_overwrites_another_runs_folder_or_model() {
     let again = train(&base);
     assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
     assert_eq!(auc_line(&again), auc_line(&first));
+    // A protocol does not go into a single run's folder, nor a single run into a protocol's,
+    // nor a protocol into one of other settings.
+    let o = train(&[&base[..], &["--seeds", "2"]].concat());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("holds a single run"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let proto = tmp("occupied-protocol");
+    let p_str = proto.to_str().unwrap();
+    let seeds =
+        ["--method", "dsvdd", "--epochs", "1", "--pretrain-epochs", "0", "--quiet", "--seeds", "2", "--out", p_str];
+    assert!(train(&seeds).status.success());
+    let o = train(&[&base[..], &["--out", p_str]].concat());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("holds a protocol of runs"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = train(&[&seeds[..], &["--seed", "10", "--lr", "1e-3"]].concat());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("holds a run with other settings (config.lr: 0.0001 → 0.001)"), "{err}");
+    let _ = std::fs::remove_dir_all(&proto);
     // `score` never writes its CSV over a model, nor into a folder name.
     let model = out.join("model.safetensors");
     for target in [model.clone(), out.join("other.safetensors"), out.clone()] {

@@ -5,7 +5,7 @@ use clap::Parser;
 use datasets::Source;
 use engine::Device;
 use models::config::{flag_readers, reads, Config, EnsembleMode, HiddenActivation, KeepPolicy, Preset, METHODS};
-use models::experiment::{check_out_folder, finished_run, label_flag, run_one, write_summary, RunSpec};
+use models::experiment::{check_out_folders, finished_run, label_flag, run_one, write_summary, RunSpec};
 use models::nets::InputKind;
 use models::nn::WeightInit;
 use models::{Error, Result};
@@ -34,8 +34,9 @@ struct Args {
     /// CSV label column, by name or 0-based index (default: the last column)
     #[arg(long)]
     label: Option<String>,
-    /// The normal class, or `all` for one run per class (default 0; tabular data labelled 0/1:
-    /// label 0, and with other labels this label normal, the rest anomalies)
+    /// The normal class, or `all` for one run per class (images: default 0; tabular data
+    /// labelled 0/1: label 0; tabular data with other labels: required, this label normal and
+    /// the rest anomalies)
     #[arg(long)]
     normal_class: Option<String>,
     /// Number of seeds per class (seeds seed, seed+1, …)
@@ -359,12 +360,15 @@ fn main_inner(a: Args) -> Result<()> {
         let cls =
             if all { "all".to_string() } else { classes[0].map(|c| c.to_string()).unwrap_or_else(|| "normal".into()) };
         let seed = if a.seeds > 1 { format!("s{}-{last_seed}", a.seed) } else { a.seed.to_string() };
-        PathBuf::from("runs").join(format!("{}-{}-{}-{}", a.method, dataset_tag, cls, seed))
+        // A table's runs are named after its file (`dsvdd-32_shuttle-normal-0`), so two files'
+        // runs do not share a folder.
+        let data = match (a.dataset.as_str(), a.data.as_ref().and_then(|p| p.file_stem())) {
+            ("npz" | "csv", Some(stem)) => stem.to_string_lossy().into_owned(),
+            _ => dataset_tag.clone(),
+        };
+        PathBuf::from("runs").join(format!("{}-{data}-{cls}-{seed}", a.method))
     });
 
-    if base.exists() && !base.is_dir() {
-        return Err(Error::file(&base, "--out names a file, not a folder"));
-    }
     if a.resume && !base.is_dir() {
         return Err(Error::file(&base, "--resume: no earlier run in this folder"));
     }
@@ -394,9 +398,7 @@ fn main_inner(a: Args) -> Result<()> {
         }
     }
     // Every folder before the first run: a protocol of hours does not stop at its fifth class.
-    for spec in &specs {
-        check_out_folder(&cfg, spec)?;
-    }
+    check_out_folders(&cfg, &base, many, &specs)?;
     let mut results = Vec::new();
     for spec in &specs {
         let finished = if a.resume { finished_run(&cfg, spec)? } else { None };
