@@ -212,16 +212,27 @@ pub fn check_out_folders(cfg: &Config, base: &Path, protocol: bool, specs: &[Run
     // Writable: a probe file in the nearest folder that exists (the run makes the rest).
     let mut at = base;
     while !at.exists() {
-        at = match at.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
+        at = parent_folder(at);
     }
     if !at.is_dir() {
         return Err(Error::file(at, "--out: not a folder, so the output folder cannot be made in it"));
     }
-    let probe = at.join(format!(".write-test-{}", std::process::id()));
-    std::fs::write(&probe, b"").map_err(|e| Error::file(at, format!("--out: cannot write here ({e})")))?;
+    check_can_write_in(at)
+}
+
+/// The folder `path` lies in (`.` for a bare name).
+pub fn parent_folder(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// An `--out` error unless a file can be made in `folder` (tried with a probe file, removed at
+/// once): a bad output location is found before the work, not after it.
+pub fn check_can_write_in(folder: &Path) -> Result<()> {
+    let probe = folder.join(format!(".write-test-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(|e| Error::file(folder, format!("--out: cannot write here ({e})")))?;
     let _ = std::fs::remove_file(&probe);
     Ok(())
 }

@@ -7,7 +7,7 @@ use datasets::{load_samples, split, Dataset, ProtocolConfig, Scaling, Source};
 use engine::{safetensors, Device};
 use kernels::gpu::infer::Precision;
 use models::config::Config;
-use models::experiment::{label_flag, preprocessing_from_json};
+use models::experiment::{check_can_write_in, label_flag, parent_folder, preprocessing_from_json};
 use models::methods::{build, Detector};
 use models::metrics::auc_roc;
 use models::nets::InputKind;
@@ -157,17 +157,11 @@ fn check_out_file(out: &Path, model: &Path) -> Result<()> {
     if out.is_dir() {
         return Err(Error::file(out, "--out names a folder; give a file path, such as rescored.csv in it"));
     }
-    let folder = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
+    let folder = parent_folder(out);
     if !folder.is_dir() {
         return Err(Error::file(folder, "--out: no such folder"));
     }
-    let probe = folder.join(format!(".write-test-{}", std::process::id()));
-    std::fs::write(&probe, b"").map_err(|e| Error::file(folder, format!("--out: cannot write here ({e})")))?;
-    let _ = std::fs::remove_file(&probe);
-    Ok(())
+    check_can_write_in(folder)
 }
 
 /// `--input`: the file's samples (flat or in the model's `shape`), checked, and whether they are
