@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::methods::{build, Detector};
 use crate::metrics::{auc_pr, auc_roc, roc_curve};
 use crate::nets::InputKind;
-use crate::report::{image_grid, line_plot_scaled, roc_plot, write_scores_csv, Series, YScale};
+use crate::report::{image_grid, line_plot_scaled, roc_plot, score_histogram, write_scores_csv, Series, YScale};
 use crate::run::Run;
 use datasets::{split, LabelColumn, Loaded, OneClassSplit, Preprocessing, ProtocolConfig, Scaling};
 use engine::{safetensors, Device};
@@ -301,6 +301,7 @@ pub fn run_one(cfg: &Config, data: &Loaded, spec: &RunSpec) -> Result<RunResult>
     save_model(&spec.out.join("model.safetensors"), detector.as_ref(), cfg, &sp, spec)?;
     write_scores_csv(spec.out.join("scores.csv"), &scores, Some(&labels)).map_err(|e| Error::file(&spec.out, e))?;
     roc_plot(spec.out.join("roc.png"), &roc_curve(&scores, &labels), auc).map_err(|e| Error::file(&spec.out, e))?;
+    score_histogram(spec.out.join("scores.png"), &scores, &labels, auc).map_err(|e| Error::file(&spec.out, e))?;
     write_loss_plot(&spec.out.join("loss.png"), &run)?;
     if input != InputKind::Tabular(sp.test.sample_len()) {
         write_extremes(&spec.out, &sp, &scores)?;

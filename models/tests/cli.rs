@@ -40,6 +40,7 @@ fn every_implemented_method_beats_chance_on_mnist_mini() {
             "model.safetensors",
             "scores.csv",
             "roc.png",
+            "scores.png",
             "loss.png",
             "most_normal.png",
             "most_anomalous.png",
