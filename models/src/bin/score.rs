@@ -247,7 +247,14 @@ fn score_and_report(
     eprintln!("{} scores → {}", scores.len(), out.display());
     if let Some(labels) = labels {
         match auc_roc(&scores, &labels) {
-            Some(auc) => println!("AUC-ROC {auc:.4}"),
+            Some(auc) => {
+                if auc < 0.5 {
+                    eprintln!(
+                        "warning: AUC-ROC below 0.5: these scores rank the anomalies as more normal than the normals"
+                    );
+                }
+                println!("AUC-ROC {auc:.4}")
+            }
             None => println!("AUC-ROC undefined (one class only in the labels)"),
         }
     }
