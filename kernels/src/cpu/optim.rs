@@ -1,8 +1,15 @@
 //! Parameter updates, fused so each parameter is read and written once per step.
 
+use super::parallel::{CHUNK, PAR_MIN};
+use rayon::prelude::*;
+
 /// One Adam step (Kingma & Ba, with PyTorch's L2-style weight decay added to the gradient):
 /// `g ← g + λw; m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; w ← w − lr·m̂/(√v̂ + ε)`,
 /// where `m̂ = m/(1−β₁ᵗ)` and `v̂ = v/(1−β₂ᵗ)` for step `t ≥ 1`.
+///
+/// Chunks of the parameter run in parallel when it is large (a DCGAN's first layer has 627 k
+/// weights: serial, the update was 4 % of a two-thread training step); every element's
+/// arithmetic is the same either way, so the result does not depend on the thread count.
 #[allow(clippy::too_many_arguments)]
 pub fn adam_step(
     w: &mut [f32],
@@ -16,15 +23,28 @@ pub fn adam_step(
     weight_decay: f32,
     t: u64,
 ) {
+    assert!(g.len() == w.len() && m.len() == w.len() && v.len() == w.len(), "adam_step: lengths differ");
     let bc1 = 1.0 - beta1.powi(t as i32);
     let bc2 = 1.0 - beta2.powi(t as i32);
-    for i in 0..w.len() {
-        let gi = g[i] + weight_decay * w[i];
-        m[i] = beta1 * m[i] + (1.0 - beta1) * gi;
-        v[i] = beta2 * v[i] + (1.0 - beta2) * gi * gi;
-        let mhat = m[i] / bc1;
-        let vhat = v[i] / bc2;
-        w[i] -= lr * mhat / (vhat.sqrt() + eps);
+    // Zipped slices, no indexing: the loop has no bounds checks and vectorises.
+    let update = |w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]| {
+        for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+            let gi = g + weight_decay * *w;
+            *m = beta1 * *m + (1.0 - beta1) * gi;
+            *v = beta2 * *v + (1.0 - beta2) * gi * gi;
+            let mhat = *m / bc1;
+            let vhat = *v / bc2;
+            *w -= lr * mhat / (vhat.sqrt() + eps);
+        }
+    };
+    if w.len() < PAR_MIN {
+        update(w, g, m, v);
+    } else {
+        w.par_chunks_mut(CHUNK)
+            .zip(g.par_chunks(CHUNK))
+            .zip(m.par_chunks_mut(CHUNK))
+            .zip(v.par_chunks_mut(CHUNK))
+            .for_each(|(((w, g), m), v)| update(w, g, m, v));
     }
 }
 
@@ -40,5 +60,42 @@ pub fn sgd_step(w: &mut [f32], g: &[f32], buf: &mut [f32], lr: f32, momentum: f3
             gi
         };
         w[i] -= lr * step;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The update as written before it ran in chunks: one indexed loop.
+    #[allow(clippy::too_many_arguments)]
+    fn reference(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], lr: f32, wd: f32, t: u64) {
+        let (b1, b2, eps) = (0.9f32, 0.999f32, 1e-8f32);
+        let (bc1, bc2) = (1.0 - b1.powi(t as i32), 1.0 - b2.powi(t as i32));
+        for i in 0..w.len() {
+            let gi = g[i] + wd * w[i];
+            m[i] = b1 * m[i] + (1.0 - b1) * gi;
+            v[i] = b2 * v[i] + (1.0 - b2) * gi * gi;
+            w[i] -= lr * (m[i] / bc1) / ((v[i] / bc2).sqrt() + eps);
+        }
+    }
+
+    #[test]
+    fn adam_in_parallel_chunks_is_bit_identical_to_one_loop() {
+        // Past PAR_MIN and not a multiple of CHUNK: the parallel path with a ragged last chunk.
+        let n = 3 * PAR_MIN + 17;
+        let wave = |k: f32| (0..n).map(|i| (i as f32 * k).sin() * 0.5).collect::<Vec<f32>>();
+        let (g, w0) = (wave(0.37), wave(0.11));
+        let (mut w1, mut m1, mut v1) = (w0.clone(), wave(0.05), wave(0.03).iter().map(|x| x * x).collect::<Vec<_>>());
+        let (mut w2, mut m2, mut v2) = (w1.clone(), m1.clone(), v1.clone());
+        for t in 1..=3 {
+            adam_step(&mut w1, &g, &mut m1, &mut v1, 1e-3, 0.9, 0.999, 1e-8, 1e-6, t);
+            reference(&mut w2, &g, &mut m2, &mut v2, 1e-3, 1e-6, t);
+        }
+        let bits = |x: &[f32]| x.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&w1), bits(&w2));
+        assert_eq!(bits(&m1), bits(&m2));
+        assert_eq!(bits(&v1), bits(&v2));
+        assert_ne!(bits(&w1), bits(&w0), "the step changed nothing");
     }
 }
