@@ -115,6 +115,7 @@ fn score_refuses_another_normal_class_on_tabular_data() {
     assert_eq!(last_line(&o), trained, "score read another label column");
     // By default beside the model, without overwriting the training run's scores.csv.
     assert!(out.join("rescored.csv").is_file() && out.join("scores.csv").is_file());
+    assert!(out.join("rescored.png").is_file(), "score draws its histogram beside the CSV");
     // Without --data: the model remembers where its data were read.
     let o = Command::new(env!("CARGO_BIN_EXE_score")).args(["--model", model.to_str().unwrap()]).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

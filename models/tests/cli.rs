@@ -342,7 +342,7 @@ fn a_run_never_overwrites_another_runs_folder_or_model() {
     let _ = std::fs::remove_dir_all(&proto);
     // `score` never writes its CSV over a model, nor into a folder name.
     let model = out.join("model.safetensors");
-    for target in [model.clone(), out.join("other.safetensors"), out.clone()] {
+    for target in [model.clone(), out.join("other.safetensors"), out.clone(), out.join("roc.png")] {
         let o = score(&["--model", model.to_str().unwrap(), "--out", target.to_str().unwrap()]);
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{err}");

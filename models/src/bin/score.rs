@@ -11,7 +11,7 @@ use models::experiment::{check_can_write_in, label_flag, parent_folder, preproce
 use models::methods::{build, Detector};
 use models::metrics::auc_roc;
 use models::nets::InputKind;
-use models::report::write_scores_csv;
+use models::report::{score_histogram, write_scores_csv};
 use models::{Error, Result};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -148,7 +148,8 @@ fn main_inner(a: Args) -> Result<()> {
 }
 
 /// Before anything is scored: `out` must be a new or replaceable file in a folder we can
-/// write, and neither the model nor another model (the scores are CSV).
+/// write, and neither the model nor another model (the scores are CSV), nor the .png the
+/// histogram goes to.
 fn check_out_file(out: &Path, model: &Path) -> Result<()> {
     let same = |a: &Path, b: &Path| a.canonicalize().ok().is_some_and(|a| b.canonicalize().ok() == Some(a));
     if same(out, model) || out.extension().is_some_and(|e| e == "safetensors") {
@@ -156,6 +157,9 @@ fn check_out_file(out: &Path, model: &Path) -> Result<()> {
     }
     if out.is_dir() {
         return Err(Error::file(out, "--out names a folder; give a file path, such as rescored.csv in it"));
+    }
+    if out.extension().is_some_and(|e| e == "png") {
+        return Err(Error::file(out, "--out: the score histogram goes to the .png beside the CSV; give a .csv path"));
     }
     let folder = parent_folder(out);
     if !folder.is_dir() {
@@ -248,6 +252,10 @@ fn score_and_report(
     if let Some(labels) = labels {
         match auc_roc(&scores, &labels) {
             Some(auc) => {
+                // The histogram beside the CSV (rescored.png), as `train` writes scores.png.
+                let picture = out.with_extension("png");
+                score_histogram(&picture, &scores, &labels, auc).map_err(|e| Error::config(e.to_string()))?;
+                eprintln!("score histogram → {}", picture.display());
                 if auc < 0.5 {
                     eprintln!(
                         "warning: AUC-ROC below 0.5: these scores rank the anomalies as more normal than the normals"
