@@ -362,6 +362,28 @@ fn flags_the_method_does_not_read_are_warned_about() {
     assert!(err.contains("warning: --nu is read by --method dsvdd-soft / ocnn only"), "{err}");
     assert!(!err.contains("--z-dim"), "GANOCC reads --z-dim: {err}");
     assert!(err.contains("\nerror: /nonexistent/folder"), "{err}");
+    // An ignored flag's value is neither used nor recorded as used, nor checked (ν 0 would be
+    // refused by OC-NN).
+    let out = tmp("ignored-flag");
+    let o = train(&[
+        "--method",
+        "dcae",
+        "--pretrain-epochs",
+        "1",
+        "--epochs",
+        "7",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    assert_ne!(results["config"]["epochs"], 7, "results.json records an ignored --epochs");
+    let _ = std::fs::remove_dir_all(&out);
+    let o = train(&[&["--method", "dsvdd", "--nu", "0"][..], &missing].concat());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--method dsvdd ignores it") && err.contains("\nerror: /nonexistent/folder"), "{err}");
     let o = train(&[&["--method", "ics", "--rho", "0.2", "--iterations", "5"][..], &missing].concat());
     assert!(!String::from_utf8_lossy(&o.stderr).contains("warning"), "{}", String::from_utf8_lossy(&o.stderr));
     // The shared flags some methods do not read, and the flag they read instead.

@@ -246,46 +246,70 @@ fn config(a: &Args, input: InputKind) -> Result<Config> {
     Ok(c)
 }
 
+/// Every method-specific flag once, with its field in `Args`: which were given, and how to
+/// forget one a method does not read.
+macro_rules! method_flags {
+    ($($flag:literal => $field:ident),* $(,)?) => {
+        /// The method-specific flags given on the command line.
+        fn given_flags(a: &Args) -> Vec<&'static str> {
+            let mut given = Vec::new();
+            $(if a.$field.is_some() {
+                given.push($flag);
+            })*
+            given
+        }
+
+        /// Drops `flag`'s value, so the run keeps (and `results.json` records) the preset's.
+        fn forget_flag(a: &mut Args, flag: &str) {
+            match flag {
+                $($flag => a.$field = None,)*
+                _ => {}
+            }
+        }
+    };
+}
+
+method_flags! {
+    "--epochs" => epochs,
+    "--lr" => lr,
+    "--lr-milestone" => lr_milestone,
+    "--weight-decay" => weight_decay,
+    "--pretrain-epochs" => pretrain_epochs,
+    "--pretrain-lr" => pretrain_lr,
+    "--pretrain-weight-decay" => pretrain_weight_decay,
+    "--leaky-slope" => leaky_slope,
+    "--weight-init" => weight_init,
+    "--dictionary-init" => dictionary_init,
+    "--nu" => nu,
+    "--ocnn-hidden" => ocnn_hidden,
+    "--ocnn-activation" => ocnn_activation,
+    "--rho" => rho,
+    "--ics-constraints" => ics_constraints,
+    "--ssim-range" => ssim_range,
+    "--dropout" => dropout,
+    "--iterations" => iterations,
+    "--z-dim" => z_dim,
+    "--g-loss-threshold" => g_loss_threshold,
+    "--d-real-threshold" => d_real_threshold,
+    "--d-fake-threshold" => d_fake_threshold,
+    "--step-cap" => step_cap,
+    "--g-step-cap" => g_step_cap,
+    "--alpha-data" => alpha_data,
+    "--alpha-z" => alpha_z,
+    "--ganocc-keep" => ganocc_keep,
+    "--minl-a" => minl_a,
+    "--ensemble" => ensemble,
+    "--ensemble-mode" => ensemble_mode,
+}
+
 /// The method-specific flags given that `method` does not read, each with the methods that do
 /// (`config::FLAG_READERS`): a run with `--method ganocc --rho 0.2` works, but the user probably
 /// meant something else.
 fn unused_flags(a: &Args, method: &str) -> Vec<(&'static str, &'static [&'static str])> {
-    let given = [
-        ("--epochs", a.epochs.is_some()),
-        ("--lr", a.lr.is_some()),
-        ("--lr-milestone", a.lr_milestone.is_some()),
-        ("--weight-decay", a.weight_decay.is_some()),
-        ("--pretrain-epochs", a.pretrain_epochs.is_some()),
-        ("--pretrain-lr", a.pretrain_lr.is_some()),
-        ("--pretrain-weight-decay", a.pretrain_weight_decay.is_some()),
-        ("--leaky-slope", a.leaky_slope.is_some()),
-        ("--weight-init", a.weight_init.is_some()),
-        ("--dictionary-init", a.dictionary_init.is_some()),
-        ("--nu", a.nu.is_some()),
-        ("--ocnn-hidden", a.ocnn_hidden.is_some()),
-        ("--ocnn-activation", a.ocnn_activation.is_some()),
-        ("--rho", a.rho.is_some()),
-        ("--ics-constraints", a.ics_constraints.is_some()),
-        ("--ssim-range", a.ssim_range.is_some()),
-        ("--dropout", a.dropout.is_some()),
-        ("--iterations", a.iterations.is_some()),
-        ("--z-dim", a.z_dim.is_some()),
-        ("--g-loss-threshold", a.g_loss_threshold.is_some()),
-        ("--d-real-threshold", a.d_real_threshold.is_some()),
-        ("--d-fake-threshold", a.d_fake_threshold.is_some()),
-        ("--step-cap", a.step_cap.is_some()),
-        ("--g-step-cap", a.g_step_cap.is_some()),
-        ("--alpha-data", a.alpha_data.is_some()),
-        ("--alpha-z", a.alpha_z.is_some()),
-        ("--ganocc-keep", a.ganocc_keep.is_some()),
-        ("--minl-a", a.minl_a.is_some()),
-        ("--ensemble", a.ensemble.is_some()),
-        ("--ensemble-mode", a.ensemble_mode.is_some()),
-    ];
-    given
+    given_flags(a)
         .into_iter()
-        .filter(|&(flag, set)| set && !reads(method, flag))
-        .map(|(flag, _)| (flag, flag_readers(flag).unwrap_or(&[])))
+        .filter(|flag| !reads(method, flag))
+        .map(|flag| (flag, flag_readers(flag).unwrap_or(&[])))
         .collect()
 }
 
@@ -325,7 +349,7 @@ fn normal_classes(flag: Option<&str>, data: &datasets::Loaded, tabular: bool) ->
     })
 }
 
-fn main_inner(a: Args) -> Result<()> {
+fn main_inner(mut a: Args) -> Result<()> {
     if !METHODS.contains(&a.method.as_str()) {
         return Err(Error::config(format!("--method {:?} is not one of {}", a.method, METHODS.join(", "))));
     }
@@ -336,6 +360,8 @@ fn main_inner(a: Args) -> Result<()> {
             users.join(" / "),
             a.method
         );
+        // Not checked and not recorded: results.json says what the run used.
+        forget_flag(&mut a, flag);
     }
     let dev = device(&a.device)?;
     if a.seeds == 0 {
