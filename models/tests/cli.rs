@@ -231,7 +231,7 @@ fn bad_input_is_an_error_with_status_2_not_a_panic() {
         &["--method", "dsvdd", "--normal-class", "42"],
         &["--method", "dsvdd", "--normal-class", "seven"],
         &["--method", "dsvdd", "--batch-size", "1"],
-        &["--method", "dsvdd", "--nu", "1.5"],
+        &["--method", "dsvdd-soft", "--nu", "1.5"],
         &["--method", "dsvdd", "--preset", "slow"],
         &["--method", "dsvdd", "--device", "tpu"],
         &["--method", "dsvdd", "--epochs", "-3"],
