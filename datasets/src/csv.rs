@@ -1,6 +1,7 @@
 //! Numeric CSV tables: comma-separated, one sample per line, an optional header line, and one
 //! integer label column chosen by name (needs the header), by 0-based index, or the last column.
-//! The header is detected: a first line with any non-numeric field is a header. Fields are
+//! The header is detected: a first line with no numeric field is a header, and so is the line
+//! `0,1,…,n−1` that pandas writes for an unnamed frame. Fields are
 //! trimmed and may be wrapped in double quotes (quoted commas are not supported); blank lines are
 //! skipped; NaN, infinities and empty fields are errors.
 
@@ -62,8 +63,12 @@ fn parse_table(bytes: &[u8], label: Option<&LabelColumn>, origin: &Origin) -> Re
     };
     let head = fields(first);
     // A header is a first line with no number in it: a data row with one bad cell (`NA`, empty)
-    // is then an error naming that cell, as it would be on any later line, not a header.
-    let has_header = matches!(label, Some(LabelColumn::Name(_))) || head.iter().all(|f| f.parse::<f64>().is_err());
+    // is then an error naming that cell, as it would be on any later line, not a header. The
+    // one numeric header taken as such is pandas' default, the column numbers 0, 1, …, n − 1
+    // (`DataFrame(array).to_csv(index=False)`): read as data it would be a sample labelled n − 1.
+    let column_numbers = head.iter().enumerate().all(|(i, f)| *f == i.to_string()) && head.len() > 1;
+    let has_header =
+        matches!(label, Some(LabelColumn::Name(_))) || column_numbers || head.iter().all(|f| f.parse::<f64>().is_err());
     let ncols = head.len();
     let col = match label {
         None => None,

@@ -127,5 +127,11 @@ pub fn load_idx_dir(dir: &Path) -> Result<(Dataset<Values>, Dataset<Values>)> {
         let mut sl = Stream::open(&find(dir, &format!("{prefix}-labels-idx1-ubyte"))?)?;
         read_pair(&mut si, &mut sl, 10)
     };
-    Ok((part("train")?, part("t10k")?))
+    let (train, test) = (part("train")?, part("t10k")?);
+    if test.shape != train.shape {
+        let file = find(dir, "t10k-images-idx3-ubyte")?;
+        let msg = format!("images of shape {:?}, the training images {:?}", test.shape, train.shape);
+        return Err(DataError::Mismatch { origin: Origin::new(file.display().to_string()), msg });
+    }
+    Ok((train, test))
 }

@@ -22,16 +22,20 @@ pub fn parse_npz(bytes: &[u8], origin: &Origin) -> Result<Vec<(String, NpyArray)
 
 /// Builds a tabular data set from `X` and `y` arrays: `X` must be n × d (a 1-D `X` is n × 1),
 /// finite; `y` must have n integral entries.
-pub fn tabular_from_npz(arrays: Vec<(String, NpyArray)>, origin: &Origin) -> Result<Dataset> {
-    let mut x = None;
-    let mut y = None;
-    for (name, a) in arrays {
-        match name.as_str() {
-            "X" | "x" => x = Some(a),
-            "y" | "Y" => y = Some(a),
-            _ => {}
+pub fn tabular_from_npz(mut arrays: Vec<(String, NpyArray)>, origin: &Origin) -> Result<Dataset> {
+    // ADBench names them X and y; the other case is accepted, but not both (which is meant?).
+    let mut take = |names: [&str; 2]| -> Result<Option<NpyArray>> {
+        let found: Vec<usize> = (0..arrays.len()).filter(|&i| names.contains(&arrays[i].0.as_str())).collect();
+        match found[..] {
+            [] => Ok(None),
+            [i] => Ok(Some(arrays.swap_remove(i).1)),
+            _ => Err(DataError::format(
+                origin,
+                format!("both {} and {} arrays: which one holds the data?", names[0], names[1]),
+            )),
         }
-    }
+    };
+    let (x, y) = (take(["X", "x"])?, take(["y", "Y"])?);
     let missing =
         |k: &str| DataError::format(origin, format!("no array named {k:?} (expected X and y, as ADBench writes them)"));
     let x = x.ok_or_else(|| missing("X"))?;
@@ -77,12 +81,8 @@ pub(crate) fn integer_labels(y: &NpyArray, origin: &Origin) -> Result<Vec<i64>> 
     let mut labels = Vec::with_capacity(y.data.len());
     for (index, &v) in y.data.iter().enumerate() {
         if v.fract() != 0.0 || !v.is_finite() || v.abs() > (1u64 << 53) as f64 {
-            return Err(DataError::LabelOutOfRange {
-                origin: origin.clone(),
-                index,
-                label: v as i64,
-                allowed: format!("an integer; got {v}"),
-            });
+            let msg = format!("label {v:e} of sample {index} is not an integer (within ±2^53)");
+            return Err(DataError::format(origin, msg));
         }
         labels.push(v as i64);
     }

@@ -39,6 +39,22 @@ fn folder_with_a_missing_file() {
 }
 
 #[test]
+fn test_images_of_another_size_than_the_training_images() {
+    let d = temp_dir("size-mismatch");
+    std::fs::write(d.join("train-images-idx3-ubyte.gz"), gzip(&idx_images(2, 3, 3, |_| 0))).unwrap();
+    std::fs::write(d.join("t10k-images-idx3-ubyte.gz"), gzip(&idx_images(2, 2, 2, |_| 0))).unwrap();
+    for prefix in ["train", "t10k"] {
+        std::fs::write(d.join(format!("{prefix}-labels-idx1-ubyte.gz")), gzip(&idx_labels(&[0, 1]))).unwrap();
+    }
+    let e = Source::Mnist(d.clone()).load().unwrap_err();
+    says(
+        &e,
+        &d.join("t10k-images-idx3-ubyte.gz").display().to_string(),
+        "images of shape [1, 2, 2], the training images [1, 3, 3]",
+    );
+}
+
+#[test]
 fn truncated_idx() {
     let img = idx_images(3, 4, 4, |i| i as u8);
     let lab = idx_labels(&[1, 2, 3]);
@@ -185,7 +201,18 @@ fn non_finite_tabular_values() {
         zip(&[("X.npy", &npy(1, "<f8", false, &[2, 1], &x), false), ("y.npy", &npy(1, "<i8", false, &[2], &y), true)]);
     let o = Origin::new("t.npz");
     let e = datasets::tabular_from_npz(parse_npz(&z, &o).unwrap(), &o).unwrap_err();
-    says(&e, "t.npz", "non-finite value inf at row 1, column 0");
+    says(&e, "t.npz", "value inf at row 1, column 0 is non-finite as f32");
+    // Both X and x: refused rather than one picked by archive order; a fractional label named.
+    let xs: Vec<u8> = [1.0f64, 2.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let member = |name| (name, npy(1, "<f8", false, &[2, 1], &xs), false);
+    let (a, b) = (member("X.npy"), member("x.npy"));
+    let z = zip(&[(a.0, &a.1, a.2), (b.0, &b.1, b.2), ("y.npy", &npy(1, "<i8", false, &[2], &y), true)]);
+    let e = datasets::tabular_from_npz(parse_npz(&z, &o).unwrap(), &o).unwrap_err();
+    says(&e, "t.npz", "both X and x arrays");
+    let half: Vec<u8> = [0.0f64, 1.5].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let z = zip(&[(a.0, &a.1, a.2), ("y.npy", &npy(1, "<f8", false, &[2], &half), true)]);
+    let e = datasets::tabular_from_npz(parse_npz(&z, &o).unwrap(), &o).unwrap_err();
+    says(&e, "t.npz", "label 1.5e0 of sample 1 is not an integer");
 }
 
 #[test]

@@ -144,6 +144,9 @@ fn csv_header_detection_and_label_columns() {
     assert_eq!(d.labels, [0, 1]);
     let d = parse_csv(b"1,2,1.0\n", &LabelColumn::Last, &o()).unwrap();
     assert_eq!(d.labels, [1]);
+    // pandas' header for an unnamed frame, the column numbers, is a header, not a sample.
+    let d = parse_csv(b"0,1,2,3\n1.5,2,0,3\n4,5e-1,1,6\n", &LabelColumn::Index(2), &o()).unwrap();
+    assert_eq!((d.labels, d.x.len()), (vec![0, 1], 6));
     assert_eq!("label".parse::<LabelColumn>().unwrap(), LabelColumn::Name("label".into()));
     assert_eq!("last".parse::<LabelColumn>().unwrap(), LabelColumn::Last);
 }

@@ -98,10 +98,13 @@ fn score_reproduces_the_training_auc_exactly() {
     };
     assert_eq!(column(&rescored), column(&out.join("scores.csv")));
 
-    // Flat rows of 784 pixels are the same samples.
-    std::fs::write(&images, npy_f4(&[test.len(), 784], &test.x)).unwrap();
-    score_images();
-    assert_eq!(column(&rescored), column(&out.join("scores.csv")));
+    // Flat rows of 784 pixels are the same samples, and so are 28 × 28 images without the
+    // channel axis (MNIST arrays' usual shape).
+    for shape in [[test.len(), 784].as_slice(), &[test.len(), 28, 28]] {
+        std::fs::write(&images, npy_f4(shape, &test.x)).unwrap();
+        score_images();
+        assert_eq!(column(&rescored), column(&out.join("scores.csv")), "{shape:?}");
+    }
     // Channels last would read scrambled pixels: refused.
     std::fs::write(&images, npy_f4(&[test.len(), 28, 28, 1], &test.x)).unwrap();
     let o = score(&["--model", model.to_str().unwrap(), "--input", images.to_str().unwrap()]);

@@ -176,9 +176,11 @@ fn read_input(input: &Path, a: &Args, shape: &[usize]) -> Result<(Dataset, bool)
     let mut data = samples.data;
     let per_sample: usize = shape.iter().product();
     let in_file = &samples.shape_in_file;
-    // Flat rows of the right size, or the model's own shape: an image array in another
-    // layout (channels last) would be read as scrambled pixels.
-    if data.sample_len() != per_sample || !(in_file.len() == 1 || *in_file == shape) {
+    // Flat rows of the right size, or the model's own shape (for one channel, with or without
+    // its axis: `(n, 28, 28)` as MNIST arrays usually are): an image array in another layout
+    // (channels last) would be read as scrambled pixels.
+    let one_channel = shape.len() == 3 && shape[0] == 1 && in_file[..] == shape[1..];
+    if data.sample_len() != per_sample || !(in_file.len() == 1 || *in_file == shape || one_channel) {
         let hint = if in_file.len() == 1 && data.sample_len() == per_sample + 1 && label.is_none() {
             " (if one column is the label, name it with --label)"
         } else if data.sample_len() == per_sample {
