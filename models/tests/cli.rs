@@ -263,7 +263,8 @@ fn bad_input_is_an_error_with_status_2_not_a_panic() {
     assert!(String::from_utf8_lossy(&o.stderr).starts_with("error: invalid value '-3' for '--epochs"));
     // A run that would train nothing is refused before its folder is made: no epochs (GANOCC
     // would have no ensemble, the others would report their initial weights), no ICS
-    // iterations, an untrained autoencoder where it is the model or makes the split.
+    // iterations, an untrained autoencoder where it is the model or makes the split, no
+    // synthetic samples for GANOCC's D_k to reject.
     let out = tmp("no-epochs");
     for (method, flags, says) in [
         ("ganocc", ["--epochs", "0"], "--epochs must be ≥ 1 for ganocc"),
@@ -271,6 +272,7 @@ fn bad_input_is_an_error_with_status_2_not_a_panic() {
         ("minlgan", ["--epochs", "0"], "--epochs must be ≥ 1 for minlgan"),
         ("ics", ["--iterations", "0"], "--iterations must be ≥ 1 for ics"),
         ("dcae", ["--pretrain-epochs", "0"], "--pretrain-epochs must be ≥ 1 for dcae"),
+        ("ganocc", ["--ganocc-pool", "0"], "--ganocc-pool must be ≥ 1"),
     ] {
         let o = train(&[&["--method", method, "--quiet", "--out", out.to_str().unwrap()][..], &flags].concat());
         let err = String::from_utf8_lossy(&o.stderr);

@@ -142,6 +142,9 @@ struct Args {
     /// samples)
     #[arg(long)]
     ganocc_keep: Option<String>,
+    /// GANOCC: samples of each epoch's G that D_k is trained against (presets: 64, one batch)
+    #[arg(long)]
+    ganocc_pool: Option<usize>,
     /// MinLGAN: weight a of the minimum-likelihood term (default 0.1; 0 = plain GAN)
     #[arg(long)]
     minl_a: Option<f32>,
@@ -236,6 +239,7 @@ fn config(a: &Args, input: InputKind) -> Result<Config> {
     if let Some(v) = &a.ganocc_keep {
         c.ganocc_keep = choice("--ganocc-keep", v, &[("all", KeepPolicy::All), ("best", KeepPolicy::Best)])?;
     }
+    c.ganocc_pool = a.ganocc_pool.unwrap_or(c.ganocc_pool);
     c.minl_a = a.minl_a.unwrap_or(c.minl_a);
     c.ensemble = a.ensemble.unwrap_or(c.ensemble);
     if let Some(v) = &a.ensemble_mode {
@@ -297,6 +301,7 @@ method_flags! {
     "--alpha-data" => alpha_data,
     "--alpha-z" => alpha_z,
     "--ganocc-keep" => ganocc_keep,
+    "--ganocc-pool" => ganocc_pool,
     "--minl-a" => minl_a,
     "--ensemble" => ensemble,
     "--ensemble-mode" => ensemble_mode,

@@ -34,8 +34,6 @@ use std::time::Instant;
 const HIDDEN: usize = 8;
 /// Negative slope of the discriminators' leaky ReLU (the paper does not say; DCGAN's 0.2).
 const SLOPE: f32 = 0.2;
-/// Synthetic samples drawn per epoch to train D_k on ("data generated during the epoch").
-const POOL: usize = 1024;
 /// Generator samples kept per epoch for `--ganocc-keep best` and for the sample grids.
 const KEEP_SAMPLES: usize = 64;
 /// Per-epoch counters in the `stats` buffer: G steps, D steps, G capped, D capped, final L_G,
@@ -331,7 +329,7 @@ impl Detector for Ganocc {
             // few steps (and in epoch 1, where G does not train, are the initial 0 and 1). Drawn in
             // training mode instead (batch statistics, as G's own loss sees it), the paper preset
             // at seed 0 scored worse: digit 8 0.914 against 0.938, digit 2 0.933 against 0.962.
-            let pool = self.generate(POOL, &mut run.rng)?;
+            let pool = self.generate(self.cfg.ganocc_pool, &mut run.rng)?;
             let (d_steps, d_cap, l_real, l_fake) = self.train_discriminator(k, train, &pool, run)?;
             let mut sample_rng = Rng::new(self.seed ^ ((k as u64 + 1) << 32));
             let kept_samples = self.generate(KEEP_SAMPLES, &mut sample_rng)?.to_vec();
