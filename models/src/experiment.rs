@@ -110,7 +110,8 @@ fn identity(cfg: &Config, spec: &RunSpec) -> Value {
 }
 
 /// The first field of `old` whose value `new` does not share, as `config.lr: 0.0001 → 0.001`.
-/// Fields `old` lacks (written by an older build) are not compared.
+/// Fields `old` lacks (written by an older build) are not compared; [`difference`] first fills in
+/// the settings an older build did not write ([`with_old_defaults`]).
 fn first_difference(old: &Value, new: &Value, path: &str) -> Option<String> {
     match (old, new) {
         (Value::Object(o), Value::Object(n)) => o.iter().find_map(|(k, v)| {
@@ -129,7 +130,22 @@ fn difference(old: &Value, new: &Value) -> Option<String> {
     if !was.is_null() && was != is {
         return Some(format!("method {was} → {is}"));
     }
-    first_difference(old, new, "")
+    first_difference(&with_old_defaults(old), new, "")
+}
+
+/// `old` with its configuration completed as a saved model's is ([`Config::from_json`]): a
+/// setting an older build did not write takes the value that build ran with. A run written
+/// before a default changed (GANOCC's pool: 1024, now 64) is then told apart from one with the
+/// new default, instead of being resumed with it half-way.
+fn with_old_defaults(old: &Value) -> std::borrow::Cow<'_, Value> {
+    match Config::from_json(&old["config"]) {
+        Ok(c) => {
+            let mut v = old.clone();
+            v["config"] = c.to_json();
+            std::borrow::Cow::Owned(v)
+        }
+        Err(_) => std::borrow::Cow::Borrowed(old),
+    }
 }
 
 /// `--resume` against a run written with other flags: an error naming the first difference.
@@ -538,6 +554,20 @@ mod tests {
             json["baselines"] = json!({ "dcae": b });
         }
         RunResult { normal_class: Some(class), seed, auc_roc: auc, auc_pr: f64::NAN, json }
+    }
+
+    /// A run written before `ganocc_pool` existed drew 1024 samples: resuming it under the new
+    /// default (64) is a difference, resuming it with `--ganocc-pool 1024` is not. Fields that
+    /// are not settings (protocol fields an older build lacked) are still skipped.
+    #[test]
+    fn settings_an_older_build_did_not_write_compare_as_what_it_ran_with() {
+        let cfg = Config::preset("ganocc", crate::config::Preset::Paper, InputKind::Mnist).unwrap();
+        let mut written = json!({ "config": cfg.to_json() });
+        written["config"].as_object_mut().unwrap().remove("ganocc_pool");
+        let now = json!({ "config": cfg.to_json(), "data_file": "t.csv" });
+        assert_eq!(difference(&written, &now).as_deref(), Some("config.ganocc_pool: 1024 → 64"));
+        let same = Config { ganocc_pool: 1024, ..cfg };
+        assert_eq!(difference(&written, &json!({ "config": same.to_json(), "data_file": "t.csv" })), None);
     }
 
     #[test]
