@@ -1,7 +1,8 @@
 //! Numeric CSV tables: comma-separated, one sample per line, an optional header line, and one
 //! integer label column chosen by name (needs the header), by 0-based index, or the last column.
-//! The header is detected: a first line with no numeric field is a header, and so is the line
-//! `0,1,…,n−1` that pandas writes for an unnamed frame. Fields are
+//! The header is detected ([`Header::Auto`]): a first line with no numeric field is a header, and
+//! so is the line `0,1,…,n−1` that pandas writes for an unnamed frame; any other numeric first
+//! line (column names such as wavelengths) is data unless the caller says [`Header::Yes`]. Fields are
 //! trimmed and may be wrapped in double quotes (quoted commas are not supported); blank lines are
 //! skipped; NaN, infinities and empty fields are errors.
 
@@ -34,6 +35,41 @@ impl FromStr for LabelColumn {
     }
 }
 
+/// Whether a CSV file's first line names its columns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Header {
+    /// Detected: a header if no field of the first line is a number, or if it is `0,1,…,n−1`.
+    #[default]
+    Auto,
+    /// The first line is a header, whatever it holds.
+    Yes,
+    /// The first line is data.
+    No,
+}
+
+impl FromStr for Header {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        match s {
+            "auto" => Ok(Header::Auto),
+            "yes" => Ok(Header::Yes),
+            "no" => Ok(Header::No),
+            other => Err(format!("{other:?} is not one of yes, no, auto")),
+        }
+    }
+}
+
+impl Header {
+    /// The flag's spelling: `auto`, `yes` or `no`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Header::Auto => "auto",
+            Header::Yes => "yes",
+            Header::No => "no",
+        }
+    }
+}
+
 fn fields(line: &str) -> Vec<&str> {
     line.split(',')
         .map(|f| {
@@ -43,17 +79,20 @@ fn fields(line: &str) -> Vec<&str> {
         .collect()
 }
 
-/// Parses CSV text held in memory.
+/// Parses CSV text held in memory, its header detected.
 pub fn parse_csv(bytes: &[u8], label: &LabelColumn, origin: &Origin) -> Result<Dataset> {
-    parse_table(bytes, Some(label), origin)
+    parse_csv_table(bytes, Some(label), Header::Auto, origin)
 }
 
-/// Parses CSV text with every column a feature (no labels: all zero in the result).
+/// Parses CSV text with every column a feature (no labels: all zero in the result), its header
+/// detected.
 pub fn parse_csv_unlabelled(bytes: &[u8], origin: &Origin) -> Result<Dataset> {
-    parse_table(bytes, None, origin)
+    parse_csv_table(bytes, None, Header::Auto, origin)
 }
 
-fn parse_table(bytes: &[u8], label: Option<&LabelColumn>, origin: &Origin) -> Result<Dataset> {
+/// Parses CSV text: with `label`, that column holds the labels; without, every column is a
+/// feature and the labels are all zero.
+pub fn parse_csv_table(bytes: &[u8], label: Option<&LabelColumn>, header: Header, origin: &Origin) -> Result<Dataset> {
     let text = std::str::from_utf8(bytes).map_err(|e| DataError::format(origin, format!("not UTF-8 text ({e})")))?;
     // A byte-order mark (as spreadsheet exports write) is not part of the first field.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -67,8 +106,20 @@ fn parse_table(bytes: &[u8], label: Option<&LabelColumn>, origin: &Origin) -> Re
     // one numeric header taken as such is pandas' default, the column numbers 0, 1, …, n − 1
     // (`DataFrame(array).to_csv(index=False)`): read as data it would be a sample labelled n − 1.
     let column_numbers = head.iter().enumerate().all(|(i, f)| *f == i.to_string()) && head.len() > 1;
-    let has_header =
-        matches!(label, Some(LabelColumn::Name(_))) || column_numbers || head.iter().all(|f| f.parse::<f64>().is_err());
+    let by_name = matches!(label, Some(LabelColumn::Name(_)));
+    let has_header = match header {
+        Header::Yes => true,
+        Header::No if by_name => {
+            return Err(DataError::Parse {
+                origin: origin.clone(),
+                line: first_no,
+                msg: "a label column given by name needs a header line (the header is off: give its 0-based index)"
+                    .into(),
+            })
+        }
+        Header::No => false,
+        Header::Auto => by_name || column_numbers || head.iter().all(|f| f.parse::<f64>().is_err()),
+    };
     let ncols = head.len();
     let col = match label {
         None => None,
@@ -143,7 +194,7 @@ fn parse_table(bytes: &[u8], label: Option<&LabelColumn>, origin: &Origin) -> Re
 }
 
 /// Loads a CSV file.
-pub fn load_csv(path: &Path, label: &LabelColumn) -> Result<Dataset> {
+pub fn load_csv(path: &Path, label: &LabelColumn, header: Header) -> Result<Dataset> {
     let bytes = crate::stream::read_file(path)?;
-    parse_csv(&bytes, label, &Origin::new(path))
+    parse_csv_table(&bytes, Some(label), header, &Origin::new(path))
 }

@@ -29,7 +29,7 @@ mod zip;
 use std::path::{Path, PathBuf};
 
 pub use crate::cifar::{load_cifar_dir, parse_cifar_batch};
-pub use crate::csv::{load_csv, parse_csv, parse_csv_unlabelled, LabelColumn};
+pub use crate::csv::{load_csv, parse_csv, parse_csv_table, parse_csv_unlabelled, Header, LabelColumn};
 pub use crate::error::{DataError, Origin, Result};
 pub use crate::idx::{load_idx_dir, parse_idx};
 pub use crate::mini::load_mnist_mini;
@@ -219,14 +219,20 @@ pub enum Source {
     Cifar10(PathBuf),
     /// An `.npz` file with arrays `X` (n × d) and `y` (n; 1 = anomaly), as ADBench ships them.
     Npz(PathBuf),
-    /// A numeric CSV file with one label column.
-    Csv { path: PathBuf, label: LabelColumn },
+    /// A numeric CSV file with one label column, its first line a header or data as `header` says.
+    Csv { path: PathBuf, label: LabelColumn, header: Header },
 }
 
 impl Source {
-    /// Builds a source from `--dataset NAME` and `--data PATH` (`label` only for CSV; default:
-    /// the last column). Names: `mnist-mini`, `mnist`, `fashion-mnist`, `cifar10`, `npz`, `csv`.
-    pub fn from_cli(dataset: &str, data: Option<&Path>, label: Option<LabelColumn>) -> Result<Source> {
+    /// Builds a source from `--dataset NAME` and `--data PATH` (`label` and `header` only for
+    /// CSV; defaults: the last column, the header detected). Names: `mnist-mini`, `mnist`,
+    /// `fashion-mnist`, `cifar10`, `npz`, `csv`.
+    pub fn from_cli(
+        dataset: &str,
+        data: Option<&Path>,
+        label: Option<LabelColumn>,
+        header: Option<Header>,
+    ) -> Result<Source> {
         let path = || {
             data.map(Path::to_path_buf).ok_or_else(|| {
                 DataError::config(&Origin::new("--data"), format!("--dataset {dataset} needs --data PATH"))
@@ -246,13 +252,21 @@ impl Source {
                 format!("--label is for --dataset csv, not {dataset}"),
             ));
         }
+        if header.is_some() && dataset != "csv" {
+            return Err(DataError::config(
+                &Origin::new("--csv-header"),
+                format!("--csv-header is for --dataset csv, not {dataset}"),
+            ));
+        }
         Ok(match dataset {
             "mnist-mini" => Source::MnistMini,
             "mnist" => Source::Mnist(path()?),
             "fashion-mnist" => Source::FashionMnist(path()?),
             "cifar10" => Source::Cifar10(path()?),
             "npz" => Source::Npz(path()?),
-            "csv" => Source::Csv { path: path()?, label: label.unwrap_or_default() },
+            "csv" => {
+                Source::Csv { path: path()?, label: label.unwrap_or_default(), header: header.unwrap_or_default() }
+            }
             other => {
                 return Err(DataError::config(
                     &Origin::new("--dataset"),
@@ -284,7 +298,7 @@ impl Source {
             Source::Mnist(p) | Source::FashionMnist(p) => load_idx_dir(p).map(|(a, b)| (a, Some(b)))?,
             Source::Cifar10(p) => load_cifar_dir(p).map(|(a, b)| (a, Some(b)))?,
             Source::Npz(p) => (load_npz(p)?.into(), None),
-            Source::Csv { path, label } => (load_csv(path, label)?.into(), None),
+            Source::Csv { path, label, header } => (load_csv(path, label, *header)?.into(), None),
         };
         Ok(Loaded { name, train, test })
     }

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::csv::{parse_csv, parse_csv_unlabelled, LabelColumn};
+use crate::csv::{parse_csv_table, Header, LabelColumn};
 use crate::error::{DataError, Origin, Result};
 use crate::npy::{parse_npy, NpyArray};
 use crate::npz::{finite_f32, integer_labels, parse_npz};
@@ -23,21 +23,23 @@ pub struct Samples {
 
 /// Reads `path` by its extension:
 /// - `.csv`: numeric rows, every column a feature, or with `label` that column holds the labels;
+///   its first line a header or data as `header` says;
 /// - `.npz`: an array `X` (samples along its first axis), labelled by `y` when present;
 /// - `.npy`: one array, samples along its first axis, no labels.
-pub fn load_samples(path: &Path, label: Option<&LabelColumn>) -> Result<Samples> {
+pub fn load_samples(path: &Path, label: Option<&LabelColumn>, header: Header) -> Result<Samples> {
     let origin = Origin::new(path);
     let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
     let not_csv = |what: &str| {
         DataError::format(&origin, format!("a label column is for .csv files; a {what} file's labels are its array y"))
     };
+    if header != Header::Auto && ext.as_deref() != Some("csv") {
+        return Err(DataError::format(&origin, "a header setting is for .csv files, not arrays"));
+    }
     match ext.as_deref() {
         Some("csv") => {
             let bytes = read_file(path)?;
-            let (data, labelled) = match label {
-                Some(l) => (parse_csv(&bytes, l, &origin)?, true),
-                None => (parse_csv_unlabelled(&bytes, &origin)?, false),
-            };
+            let data = parse_csv_table(&bytes, label, header, &origin)?;
+            let labelled = label.is_some();
             Ok(Samples { shape_in_file: data.shape.clone(), data, labelled })
         }
         Some("npz") => {

@@ -6,8 +6,8 @@ use std::path::Path;
 
 use common::*;
 use datasets::{
-    parse_cifar_batch, parse_csv, parse_idx, parse_npy, parse_npz, split, DataError, Dataset, LabelColumn, Loaded,
-    Origin, ProtocolConfig, Source, Values,
+    parse_cifar_batch, parse_csv, parse_idx, parse_npy, parse_npz, split, DataError, Dataset, Header, LabelColumn,
+    Loaded, Origin, ProtocolConfig, Source, Values,
 };
 
 /// The message starts with the file and names the problem.
@@ -24,7 +24,8 @@ fn missing_path() {
     says(&e, "/no/such/folder", "No such file");
     let e = Source::Npz("/no/such.npz".into()).load().unwrap_err();
     says(&e, "/no/such.npz", "cannot read");
-    let e = Source::Csv { path: "/no/such.csv".into(), label: LabelColumn::Last }.load().unwrap_err();
+    let e =
+        Source::Csv { path: "/no/such.csv".into(), label: LabelColumn::Last, header: Header::Auto }.load().unwrap_err();
     assert!(matches!(e, DataError::Io { .. }));
 }
 
@@ -273,11 +274,21 @@ fn bad_npy() {
 
 #[test]
 fn cli_source_errors() {
-    says(&Source::from_cli("mnist", None, None).unwrap_err(), "--data", "needs --data PATH");
-    says(&Source::from_cli("imagenet", Some(Path::new("x")), None).unwrap_err(), "--dataset", "unknown data set");
-    assert_eq!(Source::from_cli("mnist-mini", None, None).unwrap(), Source::MnistMini);
+    says(&Source::from_cli("mnist", None, None, None).unwrap_err(), "--data", "needs --data PATH");
+    says(&Source::from_cli("imagenet", Some(Path::new("x")), None, None).unwrap_err(), "--dataset", "unknown data set");
+    assert_eq!(Source::from_cli("mnist-mini", None, None, None).unwrap(), Source::MnistMini);
     // Flags the data set would not read.
-    says(&Source::from_cli("mnist-mini", Some(Path::new("m")), None).unwrap_err(), "--data", "reads no --data");
+    says(&Source::from_cli("mnist-mini", Some(Path::new("m")), None, None).unwrap_err(), "--data", "reads no --data");
     let label = Some(LabelColumn::Last);
-    says(&Source::from_cli("npz", Some(Path::new("t.npz")), label).unwrap_err(), "--label", "is for --dataset csv");
+    says(
+        &Source::from_cli("npz", Some(Path::new("t.npz")), label, None).unwrap_err(),
+        "--label",
+        "is for --dataset csv",
+    );
+    let header = Some(Header::Yes);
+    says(
+        &Source::from_cli("mnist", Some(Path::new("m")), None, header).unwrap_err(),
+        "--csv-header",
+        "is for --dataset csv",
+    );
 }

@@ -3,7 +3,10 @@
 mod common;
 
 use common::*;
-use datasets::{load_npz, load_samples, parse_csv, parse_npy, parse_npz, DType, LabelColumn, Origin, Source};
+use datasets::{
+    load_npz, load_samples, parse_csv, parse_csv_table, parse_npy, parse_npz, DType, Header, LabelColumn, Origin,
+    Source,
+};
 
 fn o() -> Origin {
     Origin::new("t")
@@ -151,6 +154,35 @@ fn csv_header_detection_and_label_columns() {
     assert_eq!("last".parse::<LabelColumn>().unwrap(), LabelColumn::Last);
 }
 
+#[test]
+fn csv_header_said_outright_overrides_detection() {
+    // Column names that are numbers (wavelengths): detected as a sample, a header when said so.
+    let text = b"400,410,420,9\n1,2,3,0\n4,5,6,1\n";
+    let table = |label: Option<&LabelColumn>, header| parse_csv_table(text, label, header, &o());
+    let auto = table(Some(&LabelColumn::Last), Header::Auto).unwrap();
+    assert_eq!((auto.len(), auto.labels.clone()), (3, vec![9, 0, 1]));
+    let yes = table(Some(&LabelColumn::Last), Header::Yes).unwrap();
+    assert_eq!((yes.x.clone(), yes.labels.clone()), (vec![1., 2., 3., 4., 5., 6.], vec![0, 1]));
+    // With the header on, a numeric name names its column.
+    let by_name = table(Some(&LabelColumn::Name("9".into())), Header::Yes).unwrap();
+    assert_eq!(by_name.labels, [0, 1]);
+    // Without labels too (what `score --input` reads).
+    assert_eq!(table(None, Header::Yes).unwrap().shape, [4]);
+    // pandas' column numbers read as data when the header is off: a sample labelled 3.
+    let numbers = parse_csv_table(b"0,1,2,3\n1,2,3,0\n", Some(&LabelColumn::Last), Header::No, &o()).unwrap();
+    assert_eq!(numbers.labels, [3, 0]);
+    // A column by name needs the header; a header line with nothing under it is no data.
+    let e = table(Some(&LabelColumn::Name("9".into())), Header::No).unwrap_err().to_string();
+    assert!(e.contains("needs a header line"), "{e}");
+    let e = parse_csv_table(b"a,b\n", None, Header::Yes, &o()).unwrap_err().to_string();
+    assert!(e.contains("no data rows"), "{e}");
+    // A named header row read as data is an error naming its cell.
+    let e = parse_csv_table(b"a,b\n1,0\n", Some(&LabelColumn::Last), Header::No, &o()).unwrap_err().to_string();
+    assert!(e.contains("line 1: column 0: \"a\" is not a number"), "{e}");
+    assert_eq!("yes".parse::<Header>(), Ok(Header::Yes));
+    assert!("maybe".parse::<Header>().unwrap_err().contains("yes, no, auto"));
+}
+
 /// `f8` little-endian bytes of `values`.
 fn f8(values: &[f64]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()
@@ -161,19 +193,19 @@ fn samples_to_score_csv_columns_are_features_unless_a_label_is_named() {
     let d = temp_dir("samples-csv");
     let f = d.join("s.csv");
     std::fs::write(&f, "a,b,c\n1,2,0\n3,4,1\n").unwrap();
-    let s = load_samples(&f, None).unwrap();
+    let s = load_samples(&f, None, Header::Auto).unwrap();
     assert_eq!(
         (&s.data.shape[..], &s.data.x[..], &s.data.labels[..], s.labelled),
         (&[3][..], &[1., 2., 0., 3., 4., 1.][..], &[0, 0][..], false)
     );
-    let s = load_samples(&f, Some(&LabelColumn::Name("c".into()))).unwrap();
+    let s = load_samples(&f, Some(&LabelColumn::Name("c".into())), Header::Auto).unwrap();
     assert_eq!(
         (&s.data.shape[..], &s.data.x[..], &s.data.labels[..], s.labelled),
         (&[2][..], &[1., 2., 3., 4.][..], &[0, 1][..], true)
     );
     // A header-less file whose every column is a feature.
     std::fs::write(&f, "0.5\n0.25\n").unwrap();
-    assert_eq!(load_samples(&f, None).unwrap().data.x, [0.5, 0.25]);
+    assert_eq!(load_samples(&f, None, Header::Auto).unwrap().data.x, [0.5, 0.25]);
 }
 
 #[test]
@@ -183,26 +215,26 @@ fn samples_to_score_lie_along_an_arrays_first_axis() {
     let images = npy(1, "<f8", false, &[3, 2, 2], &f8(&values));
     let f = d.join("images.npy");
     std::fs::write(&f, &images).unwrap();
-    let s = load_samples(&f, None).unwrap();
+    let s = load_samples(&f, None, Header::Auto).unwrap();
     assert_eq!((s.data.len(), &s.data.shape[..], &s.shape_in_file[..], s.labelled), (3, &[4][..], &[2, 2][..], false));
     assert_eq!(s.data.sample(2), [8., 9., 10., 11.]);
     // In an archive: labelled by y when it is there.
     let y = npy(1, "<f8", false, &[3], &f8(&[0.0, 1.0, 0.0]));
     let f = d.join("labelled.npz");
     std::fs::write(&f, zip(&[("X.npy", &images, true), ("y.npy", &y, false)])).unwrap();
-    let s = load_samples(&f, None).unwrap();
+    let s = load_samples(&f, None, Header::Auto).unwrap();
     assert_eq!(
         (s.data.labels.clone(), s.labelled, s.data.sample(1).to_vec()),
         (vec![0, 1, 0], true, vec![4., 5., 6., 7.])
     );
     let f = d.join("unlabelled.npz");
     std::fs::write(&f, zip(&[("X.npy", &images, false)])).unwrap();
-    assert!(!load_samples(&f, None).unwrap().labelled);
+    assert!(!load_samples(&f, None, Header::Auto).unwrap().labelled);
     // y of another length is an error naming both.
     let short = npy(1, "<f8", false, &[2], &f8(&[0.0, 1.0]));
     let f = d.join("short.npz");
     std::fs::write(&f, zip(&[("X.npy", &images, false), ("y.npy", &short, false)])).unwrap();
-    let e = load_samples(&f, None).unwrap_err().to_string();
+    let e = load_samples(&f, None, Header::Auto).unwrap_err().to_string();
     assert!(e.contains("X has 3 samples but y has shape [2]"), "{e}");
 }
 
@@ -211,13 +243,15 @@ fn samples_to_score_refuse_a_label_column_on_arrays_and_unknown_file_types() {
     let d = temp_dir("samples-bad");
     let f = d.join("a.npy");
     std::fs::write(&f, npy(1, "<f8", false, &[2, 1], &f8(&[1.0, 2.0]))).unwrap();
-    let e = load_samples(&f, Some(&LabelColumn::Last)).unwrap_err().to_string();
+    let e = load_samples(&f, Some(&LabelColumn::Last), Header::Auto).unwrap_err().to_string();
     assert!(e.contains("a label column is for .csv files"), "{e}");
+    let e = load_samples(&f, None, Header::Yes).unwrap_err().to_string();
+    assert!(e.contains("a header setting is for .csv files"), "{e}");
     let f = d.join("a.txt");
     std::fs::write(&f, "1,2\n").unwrap();
-    let e = load_samples(&f, None).unwrap_err().to_string();
+    let e = load_samples(&f, None, Header::Auto).unwrap_err().to_string();
     assert!(e.contains("expected .csv, .npz or .npy"), "{e}");
     let f = d.join("nan.npy");
     std::fs::write(&f, npy(1, "<f8", false, &[2], &f8(&[1.0, f64::NAN]))).unwrap();
-    assert!(load_samples(&f, None).is_err());
+    assert!(load_samples(&f, None, Header::Auto).is_err());
 }

@@ -11,7 +11,7 @@ use crate::metrics::{auc_pr, auc_roc, roc_curve};
 use crate::nets::InputKind;
 use crate::report::{image_grid, line_plot_scaled, roc_plot, score_histogram, write_scores_csv, Series, YScale};
 use crate::run::Run;
-use datasets::{split, LabelColumn, Loaded, OneClassSplit, Preprocessing, ProtocolConfig, Scaling};
+use datasets::{split, Header, LabelColumn, Loaded, OneClassSplit, Preprocessing, ProtocolConfig, Scaling};
 use engine::{safetensors, Device};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -28,6 +28,8 @@ pub struct RunSpec {
     pub contamination: f64,
     /// `--label` as given (CSV data), saved with the model so `score` reads the same column.
     pub label: Option<String>,
+    /// `--csv-header` (CSV data; `None`: detected), saved with the model like `label`.
+    pub csv_header: Option<Header>,
     /// Where the data came from (`--data`, made absolute), saved with the model so `score` finds
     /// it again by default; not part of the run's identity (the same files may move).
     pub data: Option<PathBuf>,
@@ -68,13 +70,18 @@ pub fn label_flag(value: Option<&str>) -> Result<Option<LabelColumn>> {
     value.map(|s| s.parse::<LabelColumn>()).transpose().map_err(|e| Error::config(format!("--label: {e}")))
 }
 
+/// `--csv-header yes|no|auto` (CSV data): whether the first line names the columns.
+pub fn header_flag(value: Option<&str>) -> Result<Option<Header>> {
+    value.map(|s| s.parse::<Header>()).transpose().map_err(|e| Error::config(format!("--csv-header: {e}")))
+}
+
 /// MinLGAN stops early and scales its ensemble on held-out normals; GANOCC's `--ganocc-keep
 /// best` picks its ensemble prefix on them.
 pub fn needs_holdout(cfg: &Config) -> bool {
     cfg.method == "minlgan" || (cfg.method == "ganocc" && cfg.ganocc_keep == crate::config::KeepPolicy::Best)
 }
 
-/// A run's protocol: data set, normal class, seed, contamination and CSV label column (in
+/// A run's protocol: data set, normal class, seed, contamination, CSV label column and header (in
 /// `results.json` and the model's metadata).
 fn protocol_json(spec: &RunSpec) -> serde_json::Map<String, Value> {
     let mut m: serde_json::Map<String, Value> = [
@@ -87,6 +94,11 @@ fn protocol_json(spec: &RunSpec) -> serde_json::Map<String, Value> {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
+    // Only a CSV run's: other data sets have no header to read, and runs written before the
+    // flag (which lack the field) still compare equal.
+    if spec.dataset == "csv" {
+        m.insert("csv_header".into(), json!(spec.csv_header.unwrap_or_default().as_str()));
+    }
     // A table's file name tells two npz or csv runs apart (an image set's folder does not
     // matter: the same MNIST may sit anywhere).
     if let Some(name) = data_file_name(spec) {

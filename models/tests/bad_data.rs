@@ -174,6 +174,59 @@ fn score_refuses_another_normal_class_on_tabular_data() {
 }
 
 #[test]
+fn a_numeric_csv_header_said_at_training_is_remembered_by_score() {
+    // Column names that are numbers are read as a sample unless `--csv-header yes` says
+    // otherwise; the model keeps the setting, so `score` splits the file as training did.
+    let d = dir("numeric-header");
+    let csv = d.join("t.csv");
+    let rows: String = (0..60).map(|i| format!("{},{},{}\n", i % 7, i % 5, (i % 6 == 0) as u8)).collect();
+    std::fs::write(&csv, format!("400,410,1\n{rows}")).unwrap();
+    let out = d.join("run");
+    let train = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_train"))
+            .args(["--method", "dsvdd", "--epochs", "1", "--pretrain-epochs", "0", "--quiet", "--dataset", "csv"])
+            .args(["--data", csv.to_str().unwrap(), "--out", out.to_str().unwrap()])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let o = train(&["--csv-header", "yes"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    // 50 normals (80 % train) and 10 anomalies: the header is no sample.
+    assert_eq!((results["n_train"].as_u64(), results["n_test"].as_u64()), (Some(40), Some(20)), "{results}");
+    assert_eq!(results["csv_header"], "yes", "{results}");
+    let model = out.join("model.safetensors");
+    let score = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_score"))
+            .args(["--model", model.to_str().unwrap(), "--out", d.join("s.csv").to_str().unwrap()])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let last = |o: &std::process::Output| String::from_utf8_lossy(&o.stdout).lines().last().map(String::from);
+    let o2 = score(&[]);
+    assert!(o2.status.success(), "{}", String::from_utf8_lossy(&o2.stderr));
+    assert_eq!(last(&o2), last(&o));
+    // Said otherwise at scoring, the header row is a 61st sample: another split, another AUC
+    // or an error, never silently the training run's.
+    let o3 = score(&["--csv-header", "no"]);
+    assert!(o3.status.code() == Some(2) || last(&o3) != last(&o), "{}", String::from_utf8_lossy(&o3.stdout));
+    let o4 = score(&["--csv-header", "maybe"]);
+    let err = String::from_utf8_lossy(&o4.stderr);
+    assert_eq!(o4.status.code(), Some(2), "{err}");
+    assert!(err.contains("error: --csv-header: \"maybe\" is not one of yes, no, auto"), "{err}");
+    // A setting that changes the data is part of the run's identity: no resume across it.
+    let o5 = train(&["--csv-header", "no", "--resume"]);
+    let err = String::from_utf8_lossy(&o5.stderr);
+    assert_eq!(o5.status.code(), Some(2), "{err}");
+    assert!(err.contains("csv_header"), "{err}");
+    expect_error(&["--csv-header", "yes"], "--csv-header is for --dataset csv");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
 fn normal_class_all_on_tabular_data_writes_the_protocol_summary() {
     // DESIGN.md: `--normal-class all` gives one folder per class and seed plus the summary, even
     // where tabular data has its one normal class (it used to end as a single plain run).

@@ -48,7 +48,7 @@ fn results(out: &std::path::Path) -> serde_json::Value {
 
 /// mnist-mini's one-class split for `class`, pixels as ICS reads them.
 fn mnist_mini(class: i64) -> OneClassSplit {
-    let data = Source::from_cli("mnist-mini", None, None).unwrap().load().unwrap();
+    let data = Source::from_cli("mnist-mini", None, None, None).unwrap().load().unwrap();
     let protocol = ProtocolConfig { scaling: scaling_for("ics", InputKind::Mnist), ..Default::default() };
     split(&data, Some(class), &protocol).unwrap()
 }

@@ -84,7 +84,7 @@ fn a_seeded_ensemble_beats_chance_on_thinned_shuttle() {
         eprintln!("skipped: 32_shuttle.npz not found");
         return;
     };
-    let source = Source::from_cli("npz", Some(&path), None).unwrap();
+    let source = Source::from_cli("npz", Some(&path), None, None).unwrap();
     let (auc, _) = fit(&source, None, 0, Some(3000), |c| (c.epochs, c.ensemble) = (5, 3), false);
     assert!(auc > 0.8, "AUC {auc}");
 }
@@ -94,7 +94,7 @@ fn the_first_member_of_an_ensemble_is_the_model_trained_alone() {
     // Member streams depend on the seed and the member index only, so the ensemble's first
     // member is the single model (what ensemble_auc.csv's k = 1 row reports). Plain GAN
     // (a = 0) and MinLGAN both run.
-    let source = Source::from_cli("mnist-mini", None, None).unwrap();
+    let source = Source::from_cli("mnist-mini", None, None, None).unwrap();
     for a in [0.0, 0.1] {
         let tune = |n: usize| move |c: &mut Config| (c.epochs, c.ensemble, c.minl_a) = (1, n, a);
         let (_, one) = fit(&source, Some(1), 4, Some(128), tune(1), false);
@@ -178,9 +178,12 @@ fn dev() {
     let env = |k: &str| std::env::var(k).ok();
     let data = env("MINL_DATA").unwrap_or_else(|| "mnist-mini".into());
     let (source, class) = if data == "mnist-mini" {
-        (Source::from_cli("mnist-mini", None, None).unwrap(), env("MINL_CLASS").map(|c| c.parse().unwrap()).or(Some(0)))
+        (
+            Source::from_cli("mnist-mini", None, None, None).unwrap(),
+            env("MINL_CLASS").map(|c| c.parse().unwrap()).or(Some(0)),
+        )
     } else {
-        (Source::from_cli("npz", Some(&PathBuf::from(&data)), None).unwrap(), None)
+        (Source::from_cli("npz", Some(&PathBuf::from(&data)), None, None).unwrap(), None)
     };
     let seed = env("MINL_SEED").map_or(0, |s| s.parse().unwrap());
     let limit = env("MINL_LIMIT").map(|v| v.parse().unwrap());

@@ -7,7 +7,7 @@ use datasets::{load_samples, split, Dataset, ProtocolConfig, Scaling, Source};
 use engine::{safetensors, Device};
 use kernels::gpu::infer::Precision;
 use models::config::Config;
-use models::experiment::{check_can_write_in, label_flag, parent_folder, preprocessing_from_json};
+use models::experiment::{check_can_write_in, header_flag, label_flag, parent_folder, preprocessing_from_json};
 use models::methods::{build, Detector};
 use models::metrics::auc_roc;
 use models::nets::InputKind;
@@ -42,6 +42,10 @@ struct Args {
     /// with --input, none)
     #[arg(long)]
     label: Option<String>,
+    /// yes | no | auto: whether a CSV file's first line names its columns (default: the model's
+    /// with its own data set, else auto: a first line with no number in it, or `0,1,…`, is a header)
+    #[arg(long)]
+    csv_header: Option<String>,
     /// Normal class for the labels (default: the model's; with --input, labels are 0/1 unless given)
     #[arg(long)]
     normal_class: Option<i64>,
@@ -111,6 +115,8 @@ fn main_inner(a: Args) -> Result<()> {
     // The CSV label column the model was trained with, unless given again.
     let saved_label = protocol["label"].as_str().filter(|_| dataset == "csv");
     let label = label_flag(a.label.as_deref().or(saved_label))?;
+    let saved_header = protocol["csv_header"].as_str().filter(|_| dataset == "csv");
+    let csv_header = header_flag(a.csv_header.as_deref().or(saved_header))?;
     // The model's own data files, where it was trained on this data set (and they are still there).
     let same_dataset = a.dataset.is_none() || protocol["dataset"].as_str() == Some(dataset.as_str());
     let saved_data = meta.get("data").filter(|_| same_dataset).map(PathBuf::from);
@@ -120,7 +126,7 @@ fn main_inner(a: Args) -> Result<()> {
             gone.display()
         )));
     }
-    let source = Source::from_cli(&dataset, a.data.as_deref().or(saved_data.as_deref()), label)?;
+    let source = Source::from_cli(&dataset, a.data.as_deref().or(saved_data.as_deref()), label, csv_header)?;
     let data = source.load()?;
     if data.train.shape != shape {
         return Err(Error::config(format!(
@@ -172,7 +178,8 @@ fn check_out_file(out: &Path, model: &Path) -> Result<()> {
 /// labelled; labels become 0 normal / 1 anomalous (`--normal-class C`: C is normal).
 fn read_input(input: &Path, a: &Args, shape: &[usize]) -> Result<(Dataset, bool)> {
     let label = label_flag(a.label.as_deref())?;
-    let samples = load_samples(input, label.as_ref())?;
+    let header = header_flag(a.csv_header.as_deref())?.unwrap_or_default();
+    let samples = load_samples(input, label.as_ref(), header)?;
     let mut data = samples.data;
     let per_sample: usize = shape.iter().product();
     let in_file = &samples.shape_in_file;

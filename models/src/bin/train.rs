@@ -5,7 +5,7 @@ use clap::Parser;
 use datasets::Source;
 use engine::Device;
 use models::config::{flag_readers, reads, Config, EnsembleMode, HiddenActivation, KeepPolicy, Preset, METHODS};
-use models::experiment::{check_out_folders, finished_run, label_flag, run_one, write_summary, RunSpec};
+use models::experiment::{check_out_folders, finished_run, header_flag, label_flag, run_one, write_summary, RunSpec};
 use models::nets::InputKind;
 use models::nn::WeightInit;
 use models::{Error, Result};
@@ -34,6 +34,10 @@ struct Args {
     /// CSV label column, by name or 0-based index (default: the last column)
     #[arg(long)]
     label: Option<String>,
+    /// yes | no | auto: whether a CSV file's first line names its columns (auto: a first line
+    /// with no number in it, or `0,1,…`, is a header)
+    #[arg(long)]
+    csv_header: Option<String>,
     /// The normal class, or `all` for one run per class (images: default 0; tabular data
     /// labelled 0/1: label 0; tabular data with other labels: required, this label normal and
     /// the rest anomalies)
@@ -376,7 +380,8 @@ fn main_inner(mut a: Args) -> Result<()> {
         Error::config(format!("--seed {} with --seeds {} runs past the largest seed", a.seed, a.seeds))
     })?;
     let label = label_flag(a.label.as_deref())?;
-    let source = Source::from_cli(&a.dataset, a.data.as_deref(), label)?;
+    let csv_header = header_flag(a.csv_header.as_deref())?;
+    let source = Source::from_cli(&a.dataset, a.data.as_deref(), label, csv_header)?;
     let data = source.load()?;
     let input = InputKind::from_shape(&data.train.shape).map_err(Error::config)?;
     let cfg = config(&a, input)?;
@@ -421,6 +426,7 @@ fn main_inner(mut a: Args) -> Result<()> {
                 device: dev,
                 contamination: a.contamination,
                 label: a.label.clone(),
+                csv_header,
                 data: a.data.as_ref().map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())),
                 out,
                 quiet: a.quiet,
