@@ -81,6 +81,16 @@ fn expect_error(args: &[&str], needle: &str) {
     assert!(!err.contains("panicked"), "{args:?}: {err}");
 }
 
+/// A one-epoch Deep SVDD run on a CSV file, writing to `out`.
+fn train_csv(csv: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_train"))
+        .args(["--method", "dsvdd", "--epochs", "1", "--pretrain-epochs", "0", "--quiet", "--dataset", "csv"])
+        .args(["--data", csv.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn score_refuses_another_normal_class_on_tabular_data() {
     // Label 0 is the normal class of tabular data; scoring with another would invert the AUC.
@@ -182,14 +192,7 @@ fn a_numeric_csv_header_said_at_training_is_remembered_by_score() {
     let rows: String = (0..60).map(|i| format!("{},{},{}\n", i % 7, i % 5, (i % 6 == 0) as u8)).collect();
     std::fs::write(&csv, format!("400,410,1\n{rows}")).unwrap();
     let out = d.join("run");
-    let train = |extra: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_train"))
-            .args(["--method", "dsvdd", "--epochs", "1", "--pretrain-epochs", "0", "--quiet", "--dataset", "csv"])
-            .args(["--data", csv.to_str().unwrap(), "--out", out.to_str().unwrap()])
-            .args(extra)
-            .output()
-            .unwrap()
-    };
+    let train = |extra: &[&str]| train_csv(&csv, &out, extra);
     let o = train(&["--csv-header", "yes"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let results: serde_json::Value =
@@ -258,14 +261,7 @@ fn multi_class_tabular_data_takes_a_normal_class() {
     let csv = d.join("t.csv");
     let rows: String = (0..90).map(|i| format!("{},{},{}\n", (i % 3) * 10 + i % 7, i % 5, i % 3)).collect();
     std::fs::write(&csv, rows).unwrap();
-    let train = |extra: &[&str], out: &Path| {
-        Command::new(env!("CARGO_BIN_EXE_train"))
-            .args(["--method", "dsvdd", "--epochs", "1", "--pretrain-epochs", "0", "--quiet", "--dataset", "csv"])
-            .args(["--data", csv.to_str().unwrap(), "--out", out.to_str().unwrap()])
-            .args(extra)
-            .output()
-            .unwrap()
-    };
+    let train = |extra: &[&str], out: &Path| train_csv(&csv, out, extra);
     let o = train(&[], &d.join("none"));
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
