@@ -160,7 +160,7 @@ fn score_refuses_another_normal_class_on_tabular_data() {
     let three = d.join("three.csv");
     let rows: String = (0..60).map(|i| format!("{},{},{}\n", i % 3, i % 7, i % 5)).collect();
     std::fs::write(&three, rows).unwrap();
-    let o = score_file(&three, Some("0"), "three.csv");
+    let o = score_file(&three, Some("0"), "three-scores.csv");
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("label 2 is neither 0 (normal) nor 1 (anomalous): pass --normal-class"), "{err}");
@@ -226,6 +226,21 @@ fn a_numeric_csv_header_said_at_training_is_remembered_by_score() {
     assert_eq!(o5.status.code(), Some(2), "{err}");
     assert!(err.contains("csv_header"), "{err}");
     expect_error(&["--csv-header", "yes"], "--csv-header is for --dataset csv");
+    // `--out` never lands on data or results: only a new file or an earlier scores file.
+    let data_before = std::fs::read(&csv).unwrap();
+    for target in [csv.clone(), out.join("results.json"), out.join("MODEL.SAFETENSORS"), d.join("x.PNG")] {
+        let o = Command::new(env!("CARGO_BIN_EXE_score"))
+            .args(["--model", model.to_str().unwrap(), "--out", target.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{target:?}: {err}");
+        assert!(err.starts_with("error: "), "{err}");
+    }
+    assert_eq!(std::fs::read(&csv).unwrap(), data_before, "the training data were overwritten");
+    assert!(std::fs::read_to_string(out.join("results.json")).unwrap().starts_with('{'));
+    let again = score(&[]);
+    assert!(again.status.success(), "an earlier scores file is replaced: {}", String::from_utf8_lossy(&again.stderr));
     let _ = std::fs::remove_dir_all(&d);
 }
 

@@ -153,25 +153,46 @@ fn main_inner(a: Args) -> Result<()> {
     score_and_report(det.as_ref(), &cfg.method, &test, true, fused, precision, device, &out)
 }
 
-/// Before anything is scored: `out` must be a new or replaceable file in a folder we can
-/// write, and neither the model nor another model (the scores are CSV), nor the .png the
-/// histogram goes to.
+/// Before anything is scored: `out` must be a new file, or a scores file `score` wrote before
+/// (its first line `index,score…`), in a folder we can write. Any other existing file — the
+/// model, the input or training data, a run's results.json — is refused, as are names that
+/// would put the CSV on a model or on the .png the histogram goes to.
 fn check_out_file(out: &Path, model: &Path) -> Result<()> {
     let same = |a: &Path, b: &Path| a.canonicalize().ok().is_some_and(|a| b.canonicalize().ok() == Some(a));
-    if same(out, model) || out.extension().is_some_and(|e| e == "safetensors") {
+    let ext_is = |e: &str| out.extension().is_some_and(|x| x.eq_ignore_ascii_case(e));
+    if same(out, model) || ext_is("safetensors") {
         return Err(Error::file(out, "--out would overwrite a model with scores; give a .csv path"));
     }
-    if out.is_dir() {
+    if out.is_dir() || out.as_os_str().to_string_lossy().ends_with('/') {
         return Err(Error::file(out, "--out names a folder; give a file path, such as rescored.csv in it"));
     }
-    if out.extension().is_some_and(|e| e == "png") {
+    if ext_is("png") {
         return Err(Error::file(out, "--out: the score histogram goes to the .png beside the CSV; give a .csv path"));
+    }
+    if out.exists() && !is_scores_file(out) {
+        return Err(Error::file(
+            out,
+            "--out: this file exists and is not a scores file written by score (data, results or another file \
+             would be lost); give a new path",
+        ));
     }
     let folder = parent_folder(out);
     if !folder.is_dir() {
         return Err(Error::file(folder, "--out: no such folder"));
     }
     check_can_write_in(folder)
+}
+
+/// Whether `path` starts as `write_scores_csv` writes: the header `index,score` or
+/// `index,score,label`.
+fn is_scores_file(path: &Path) -> bool {
+    use std::io::{BufRead, Read};
+    let Ok(f) = std::fs::File::open(path) else { return false };
+    let mut first = String::new();
+    if std::io::BufReader::new(f).take(64).read_line(&mut first).is_err() {
+        return false;
+    }
+    matches!(first.trim_end(), "index,score" | "index,score,label")
 }
 
 /// `--input`: the file's samples (flat or in the model's `shape`), checked, and whether they are

@@ -86,9 +86,13 @@ fn check_split_sizes(n: usize, rho: f32, constraints: bool) -> Result<()> {
     let fix = if n < 4 {
         "use more training samples, or --ics-constraints off".to_string()
     } else if atypical < 2 {
-        format!("raise --rho to at least {:.3}, or use --ics-constraints off", 1.5 / n as f64)
+        // The smallest value in thousandths that works, as the split computes it (rounding the
+        // bound 1.5 / n to three places could print a value that fails again).
+        let k = (1..1000).find(|&k| atypical_count(n, k as f32 / 1000.0) >= 2).unwrap_or(999);
+        format!("raise --rho to at least {:.3}, or use --ics-constraints off", k as f64 / 1000.0)
     } else {
-        format!("lower --rho below {:.3}, or use --ics-constraints off", (n as f64 - 1.5) / n as f64)
+        let k = (1..1000).rev().find(|&k| n - atypical_count(n, k as f32 / 1000.0) >= 2).unwrap_or(1);
+        format!("lower --rho to at most {:.3}, or use --ics-constraints off", k as f64 / 1000.0)
     };
     Err(Error::config(format!(
         "ICS: the distance constraints need at least 2 typical and 2 atypical samples; {n} training samples at \
@@ -552,8 +556,24 @@ mod tests {
         // 10 samples at ρ 0.1: one atypical; 0.15 gives round(1.5) = 2.
         assert!(err(10, 0.1).contains("raise --rho to at least 0.150"), "{}", err(10, 0.1));
         assert!(check_split_sizes(10, 0.15, true).is_ok());
-        assert!(err(10, 0.9).contains("lower --rho below 0.850"), "{}", err(10, 0.9));
-        assert!(check_split_sizes(10, 0.84, true).is_ok());
+        assert!(err(10, 0.9).contains("lower --rho to at most 0.849"), "{}", err(10, 0.9));
+        assert!(check_split_sizes(10, 0.849, true).is_ok());
+        // Whatever n, the value the message names passes (14 samples: 1.5 / 14 = 0.1071…, which
+        // printed as 0.107 used to fail again).
+        for n in 4..300 {
+            for rho in [0.001, 0.999] {
+                let e = err(n, rho);
+                let v: f32 = e
+                    .split("--rho to at ")
+                    .nth(1)
+                    .and_then(|t| t.split_whitespace().nth(1))
+                    .unwrap()
+                    .trim_end_matches(',')
+                    .parse()
+                    .unwrap();
+                assert!(check_split_sizes(n, v, true).is_ok(), "n {n}: {e}");
+            }
+        }
         assert!(check_split_sizes(3, 0.5, false).is_ok(), "without the constraints one of each is enough");
     }
 
