@@ -416,6 +416,10 @@ impl Config {
 
     /// Rejects values no run can use, naming the flag.
     pub fn validate(&self) -> Result<()> {
+        // Upper bounds on sizes that become allocations: past them a typo (an extra zero or
+        // three) would abort the process on a failed allocation instead of an `error:`.
+        const MAX_WIDTH: usize = 1 << 16;
+        const MAX_POOL: usize = 1 << 18;
         let check = |ok: bool, msg: &str| if ok { Ok(()) } else { Err(Error::config(msg.to_string())) };
         check(self.batch_size >= 2, "--batch-size must be at least 2 (batch norm needs two samples)")?;
         check(self.lr.is_finite() && self.lr > 0.0, "--lr must be a finite positive number")?;
@@ -431,17 +435,17 @@ impl Config {
         check(self.nu > 0.0 && self.nu < 1.0, "--nu must lie in (0, 1)")?;
         check(self.leaky_slope.is_finite() && self.leaky_slope >= 0.0, "--leaky-slope must be a finite number ≥ 0")?;
         check(self.radius_every >= 1, "the radius update period must be ≥ 1 epoch")?;
-        check(self.ocnn_hidden >= 1, "--ocnn-hidden must be ≥ 1")?;
+        check((1..=MAX_WIDTH).contains(&self.ocnn_hidden), "--ocnn-hidden must lie in 1..=65536")?;
         check(self.rho > 0.0 && self.rho < 1.0, "--rho must lie in (0, 1)")?;
         check(self.dropout >= 0.0 && self.dropout < 1.0, "--dropout must lie in [0, 1)")?;
         check(
             self.ssim_range.is_finite() && self.ssim_range >= 0.0,
             "--ssim-range must be a finite number ≥ 0 (0 = the images' range)",
         )?;
-        check(self.z_dim >= 1, "--z-dim must be ≥ 1")?;
+        check((1..=MAX_WIDTH).contains(&self.z_dim), "--z-dim must lie in 1..=65536")?;
         check(self.step_cap >= 1, "--step-cap must be ≥ 1")?;
         check(self.g_step_cap >= 1, "--g-step-cap must be ≥ 1")?;
-        check(self.ganocc_pool >= 1, "--ganocc-pool must be ≥ 1")?;
+        check((1..=MAX_POOL).contains(&self.ganocc_pool), "--ganocc-pool must lie in 1..=262144")?;
         for (v, name) in [
             (self.g_loss_threshold, "--g-loss-threshold"),
             (self.d_real_threshold, "--d-real-threshold"),

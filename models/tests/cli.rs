@@ -272,7 +272,12 @@ fn bad_input_is_an_error_with_status_2_not_a_panic() {
         ("minlgan", ["--epochs", "0"], "--epochs must be ≥ 1 for minlgan"),
         ("ics", ["--iterations", "0"], "--iterations must be ≥ 1 for ics"),
         ("dcae", ["--pretrain-epochs", "0"], "--pretrain-epochs must be ≥ 1 for dcae"),
-        ("ganocc", ["--ganocc-pool", "0"], "--ganocc-pool must be ≥ 1"),
+        ("ganocc", ["--ganocc-pool", "0"], "--ganocc-pool must lie in 1..=262144"),
+        // Sizes that would abort on a failed allocation are refused instead.
+        ("ganocc", ["--ganocc-pool", "1000000000"], "--ganocc-pool must lie in 1..=262144"),
+        ("ganocc", ["--z-dim", "1000000000"], "--z-dim must lie in 1..=65536"),
+        ("ocnn", ["--ocnn-hidden", "1000000000"], "--ocnn-hidden must lie in 1..=65536"),
+        ("dsvdd", ["--seeds", "18446744073709551615"], "--seeds must lie in 1..=10000"),
     ] {
         let o = train(&[&["--method", method, "--quiet", "--out", out.to_str().unwrap()][..], &flags].concat());
         let err = String::from_utf8_lossy(&o.stderr);

@@ -373,8 +373,9 @@ fn main_inner(mut a: Args) -> Result<()> {
         forget_flag(&mut a, flag);
     }
     let dev = device(&a.device)?;
-    if a.seeds == 0 {
-        return Err(Error::config("--seeds must be at least 1"));
+    // Every run's spec is built before the first one starts; a mistyped count must not fill memory.
+    if !(1..=10_000).contains(&a.seeds) {
+        return Err(Error::config("--seeds must lie in 1..=10000"));
     }
     let last_seed = a.seed.checked_add(a.seeds - 1).ok_or_else(|| {
         Error::config(format!("--seed {} with --seeds {} runs past the largest seed", a.seed, a.seeds))
