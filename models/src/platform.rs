@@ -52,8 +52,14 @@ pub fn parse_args<T: clap::Parser>() -> Result<T, std::process::ExitCode> {
 /// clap's rendered error reduced to its first line, `error: ` kept, with the argument it
 /// suggests or else a pointer to `--help`.
 fn one_line_error(rendered: &str, suggested: Option<&str>) -> String {
-    let first = rendered.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("error: bad arguments");
-    let msg = first.strip_prefix("error: ").unwrap_or(first);
+    let mut lines = rendered.lines().map(str::trim).skip_while(|l| l.is_empty());
+    let first = lines.next().unwrap_or("error: bad arguments");
+    let mut msg = first.strip_prefix("error: ").unwrap_or(first).to_string();
+    // "… were not provided:" lists what on the lines below it: keep the list.
+    if msg.ends_with(':') {
+        let listed: Vec<&str> = lines.take_while(|l| !l.is_empty()).collect();
+        msg = format!("{} {}", msg, listed.join(", "));
+    }
     match suggested {
         Some(arg) => format!("error: {msg} (did you mean {arg}?)"),
         None => format!("error: {msg} (see --help)"),
@@ -71,6 +77,11 @@ mod tests {
         assert_eq!(
             one_line_error("error: unexpected argument '--epoch' found\n\n  tip: …", Some("--epochs")),
             "error: unexpected argument '--epoch' found (did you mean --epochs?)"
+        );
+        let missing = "error: the following required arguments were not provided:\n  --model <MODEL>\n\nUsage: score --model <MODEL>\n";
+        assert_eq!(
+            one_line_error(missing, None),
+            "error: the following required arguments were not provided: --model <MODEL> (see --help)"
         );
     }
 }
