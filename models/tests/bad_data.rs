@@ -171,6 +171,15 @@ fn score_refuses_another_normal_class_on_tabular_data() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = std::fs::read_to_string(d.join("three.csv.out")).unwrap();
+    // A normal class the file does not have is an error, not "AUC undefined".
+    let o = Command::new(env!("CARGO_BIN_EXE_score"))
+        .args(["--model", model.to_str().unwrap(), "--input", three.to_str().unwrap(), "--label", "0"])
+        .args(["--normal-class", "7", "--out", d.join("seven.csv").to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("--normal-class 7: no sample of") && err.contains("is labelled 7"), "{err}");
     // Rows 2, 5, 8, … (label 2) are the normal ones now.
     let flags: Vec<&str> = text.lines().skip(1).take(3).map(|l| l.rsplit(',').next().unwrap()).collect();
     assert_eq!(flags, ["1", "1", "0"]);

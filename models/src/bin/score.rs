@@ -223,8 +223,17 @@ fn read_input(input: &Path, a: &Args, shape: &[usize]) -> Result<(Dataset, bool)
     }
     if samples.labelled {
         match a.normal_class {
-            // Label C normal (0), every other anomalous (1).
-            Some(c) => data.labels.iter_mut().for_each(|l| *l = i64::from(*l != c)),
+            // Label C normal (0), every other anomalous (1); a class the file lacks is a typo, as
+            // it is for `train`, not an AUC over anomalies alone.
+            Some(c) => {
+                if !data.labels.contains(&c) {
+                    return Err(Error::config(format!(
+                        "--normal-class {c}: no sample of {} is labelled {c}",
+                        input.display()
+                    )));
+                }
+                data.labels.iter_mut().for_each(|l| *l = i64::from(*l != c))
+            }
             None => {
                 if let Some(l) = data.labels.iter().find(|&&l| l != 0 && l != 1) {
                     return Err(Error::config(format!(
