@@ -452,3 +452,30 @@ fn broken_tabular_files_are_reported_with_the_file_at_fault() {
     expect_error(&["--dataset", "npz", "--data", not_zip.to_str().unwrap()], "text.npz");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn a_run_refused_after_the_data_load_leaves_no_empty_folder() {
+    // `--dictionary-init on` is checked against the data, after the run folder was made.
+    let d = dir("refused-late");
+    let csv = d.join("t.csv");
+    let rows: String = (0..40).map(|i| format!("{},{},{}\n", i % 7, i % 5, (i % 8 == 0) as u8)).collect();
+    std::fs::write(&csv, rows).unwrap();
+    let out = d.join("runs").join("one");
+    let dcae = |out: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_train"))
+            .args(["--method", "dcae", "--epochs", "1", "--dictionary-init", "on", "--quiet", "--dataset", "csv"])
+            .args(["--data", csv.to_str().unwrap(), "--out", out.to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    let o = dcae(&out);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("--dictionary-init on needs image data"), "{err}");
+    assert!(!out.exists(), "the refused run left {}", out.display());
+    // The folder `--out` names goes with it when the run made it, but not a folder that was there.
+    assert!(!d.join("runs").exists(), "the refused run left {}", d.join("runs").display());
+    std::fs::create_dir_all(&out).unwrap();
+    assert_eq!(dcae(&out).status.code(), Some(2));
+    assert!(out.is_dir(), "a folder the user made was removed");
+}

@@ -10,7 +10,7 @@ use models::nets::InputKind;
 use models::nn::WeightInit;
 use models::{Error, Result};
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
@@ -358,6 +358,22 @@ fn normal_classes(flag: Option<&str>, data: &datasets::Loaded, tabular: bool) ->
     })
 }
 
+/// The nearest folder on the way up from `path` that exists now (`path` itself if it does).
+fn existing_ancestor(path: &Path) -> PathBuf {
+    path.ancestors().find(|p| p.as_os_str().is_empty() || p.exists()).unwrap_or(path).to_path_buf()
+}
+
+/// A run refused before it wrote anything (a split too small for ICS, no holdout for MinLGAN,
+/// `--dictionary-init` on tabular data) takes back the empty folders it made, up to `kept`;
+/// `remove_dir` stops at the first folder that holds something.
+fn remove_made_folders(out: &Path, kept: &Path) {
+    for p in out.ancestors().take_while(|p| *p != kept) {
+        if std::fs::remove_dir(p).is_err() {
+            break;
+        }
+    }
+}
+
 fn main_inner(mut a: Args) -> Result<()> {
     if !METHODS.contains(&a.method.as_str()) {
         return Err(Error::config(format!("--method {:?} is not one of {}", a.method, METHODS.join(", "))));
@@ -440,9 +456,10 @@ fn main_inner(mut a: Args) -> Result<()> {
     let mut results = Vec::new();
     for spec in &specs {
         let finished = if a.resume { finished_run(&cfg, spec)? } else { None };
+        let kept = existing_ancestor(&spec.out);
         let r = match finished {
             Some(r) => r,
-            None => run_one(&cfg, &data, spec)?,
+            None => run_one(&cfg, &data, spec).inspect_err(|_| remove_made_folders(&spec.out, &kept))?,
         };
         let class = spec.normal_class.map(|c| format!(" class {c}")).unwrap_or_default();
         eprintln!("{}{class} seed {}: AUC-ROC {:.4} → {}", cfg.method, spec.seed, r.auc_roc, spec.out.display());
