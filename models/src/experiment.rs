@@ -329,7 +329,8 @@ pub fn run_one(cfg: &Config, data: &Loaded, spec: &RunSpec) -> Result<RunResult>
     save_model(&spec.out.join("model.safetensors"), detector.as_ref(), cfg, &sp, spec)?;
     write_scores_csv(spec.out.join("scores.csv"), &scores, Some(&labels)).map_err(|e| Error::file(&spec.out, e))?;
     roc_plot(spec.out.join("roc.png"), &roc_curve(&scores, &labels), auc).map_err(|e| Error::file(&spec.out, e))?;
-    score_histogram(spec.out.join("scores.png"), &scores, &labels, auc).map_err(|e| Error::file(&spec.out, e))?;
+    score_histogram(spec.out.join("scores.png"), &scores, Some(&labels), Some(auc))
+        .map_err(|e| Error::file(&spec.out, e))?;
     write_loss_plot(&spec.out.join("loss.png"), &run)?;
     if input != InputKind::Tabular(sp.test.sample_len()) {
         write_extremes(&spec.out, &sp, &scores)?;

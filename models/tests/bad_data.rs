@@ -156,6 +156,15 @@ fn score_refuses_another_normal_class_on_tabular_data() {
     let unlabelled = scores("unlabelled.csv");
     assert_eq!(unlabelled.len(), 60);
     assert_eq!(unlabelled, scores("labelled.csv"));
+    assert!(d.join("unlabelled.png").is_file(), "unlabelled scores get a histogram too");
+    // A new CSV whose .png name holds someone's picture: refused, the picture kept.
+    std::fs::write(d.join("photo.png"), b"not ours").unwrap();
+    let o = score_file(&features, None, "photo.csv");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("photo.png exists and the score histogram would replace it"), "{err}");
+    assert_eq!(std::fs::read(d.join("photo.png")).unwrap(), b"not ours");
+    assert!(!d.join("photo.csv").exists());
     // Labels other than 0/1 need --normal-class to say which one is normal.
     let three = d.join("three.csv");
     let rows: String = (0..60).map(|i| format!("{},{},{}\n", i % 3, i % 7, i % 5)).collect();

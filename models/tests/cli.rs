@@ -436,6 +436,23 @@ fn device_gpu_without_an_adapter_is_an_error_with_status_2() {
 }
 
 #[test]
+fn resume_without_an_earlier_run_is_an_error() {
+    // A missing folder and an empty one alike: neither holds a run to continue.
+    let out = tmp("resume-nothing");
+    for made in [false, true] {
+        if made {
+            std::fs::create_dir_all(&out).unwrap();
+        }
+        let o = train(&["--method", "dsvdd", "--quiet", "--resume", "--out", out.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains("--resume: no earlier run in this folder"), "{err}");
+        assert_eq!(out.is_dir(), made, "the refused run changed {}", out.display());
+    }
+    assert!(out.read_dir().unwrap().next().is_none(), "the refused run wrote into {}", out.display());
+}
+
+#[test]
 fn a_killed_run_resumes_to_the_same_auc_as_an_uninterrupted_one() {
     let (full, cut) = (tmp("full"), tmp("cut"));
     let args = [

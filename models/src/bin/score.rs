@@ -176,6 +176,14 @@ fn check_out_file(out: &Path, model: &Path) -> Result<()> {
              would be lost); give a new path",
         ));
     }
+    // The histogram's .png beside a new CSV would replace a picture `score` did not draw.
+    let picture = out.with_extension("png");
+    if picture.exists() && !out.exists() {
+        return Err(Error::file(
+            out,
+            format!("--out: {} exists and the score histogram would replace it; give a new path", picture.display()),
+        ));
+    }
     let folder = parent_folder(out);
     if !folder.is_dir() {
         return Err(Error::file(folder, "--out: no such folder"));
@@ -288,22 +296,23 @@ fn score_and_report(
     let labels: Option<Vec<u8>> = labelled.then(|| data.labels.iter().map(|&l| (l != 0) as u8).collect());
     write_scores_csv(out, &scores, labels.as_deref()).map_err(|e| Error::config(e.to_string()))?;
     eprintln!("{} scores → {}", scores.len(), out.display());
-    if let Some(labels) = labels {
-        match auc_roc(&scores, &labels) {
-            Some(auc) => {
-                // The histogram beside the CSV (rescored.png), as `train` writes scores.png.
-                let picture = out.with_extension("png");
-                score_histogram(&picture, &scores, &labels, auc).map_err(|e| Error::config(e.to_string()))?;
-                eprintln!("score histogram → {}", picture.display());
-                if auc < 0.5 {
-                    eprintln!(
-                        "warning: AUC-ROC below 0.5: these scores rank the anomalies as more normal than the normals"
-                    );
-                }
-                println!("AUC-ROC {auc:.4}")
+    let auc = labels.as_deref().and_then(|l| auc_roc(&scores, l));
+    // The histogram beside the CSV (rescored.png), as `train` writes scores.png; unlabelled or
+    // one-class scores get one too, without an AUC.
+    let picture = out.with_extension("png");
+    score_histogram(&picture, &scores, labels.as_deref(), auc).map_err(|e| Error::file(&picture, e))?;
+    eprintln!("score histogram → {}", picture.display());
+    match (auc, &labels) {
+        (Some(auc), _) => {
+            if auc < 0.5 {
+                eprintln!(
+                    "warning: AUC-ROC below 0.5: these scores rank the anomalies as more normal than the normals"
+                );
             }
-            None => println!("AUC-ROC undefined (one class only in the labels)"),
+            println!("AUC-ROC {auc:.4}")
         }
+        (None, Some(_)) => println!("AUC-ROC undefined (one class only in the labels)"),
+        (None, None) => {}
     }
     Ok(())
 }

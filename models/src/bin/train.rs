@@ -422,7 +422,9 @@ fn main_inner(mut a: Args) -> Result<()> {
         PathBuf::from("runs").join(format!("{}-{data}-{cls}-{seed}", a.method))
     });
 
-    if a.resume && !base.is_dir() {
+    // An empty folder holds no earlier run either: `--resume` there would start afresh unasked.
+    let holds_something = |d: &Path| std::fs::read_dir(d).is_ok_and(|mut e| e.next().is_some());
+    if a.resume && !holds_something(&base) {
         return Err(Error::file(&base, "--resume: no earlier run in this folder"));
     }
     let mut specs = Vec::new();

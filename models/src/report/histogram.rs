@@ -42,23 +42,41 @@ fn quantile(v: &[f32], q: f64) -> Option<f64> {
     Some(s[((q * (s.len() - 1) as f64).round() as usize).min(s.len() - 1)] as f64)
 }
 
-/// Writes `scores.png`-style histograms of `scores` split by `labels` (0 normal, 1 anomalous),
-/// titled with the AUC.
-pub fn score_histogram(path: impl AsRef<Path>, scores: &[f32], labels: &[u8], auc: f64) -> Result<(), ReportError> {
+/// Writes `scores.png`-style histograms of `scores`: split by `labels` (0 normal, 1 anomalous)
+/// when there are labels, one curve of all scores when there are none; a class with no sample
+/// draws no curve. The title carries the AUC when there is one.
+pub fn score_histogram(
+    path: impl AsRef<Path>,
+    scores: &[f32],
+    labels: Option<&[u8]>,
+    auc: Option<f64>,
+) -> Result<(), ReportError> {
     let (lo, hi) = match (quantile(scores, TAIL), quantile(scores, 1.0 - TAIL)) {
         (Some(lo), Some(hi)) if hi > lo => (lo, hi),
         (Some(v), _) => (v - 0.5, v + 0.5),
         _ => (0.0, 1.0),
     };
-    let class =
-        |want: u8| -> Vec<f32> { scores.iter().zip(labels).filter(|(_, &l)| l == want).map(|(&s, _)| s).collect() };
-    let (normal, anomalous) = (class(0), class(1));
-    let series = [
-        Series::new(format!("normal ({})", normal.len()), step_histogram(&normal, lo, hi, BINS)),
-        Series::new(format!("anomalous ({})", anomalous.len()), step_histogram(&anomalous, lo, hi, BINS)),
-    ];
-    let title = format!("test scores, AUC-ROC = {auc:.4}");
-    line_plot(path, &title, "anomaly score (higher = more anomalous)", "share of the class per bin", &series)
+    let curve = |name: &str, v: &[f32]| Series::new(format!("{name} ({})", v.len()), step_histogram(v, lo, hi, BINS));
+    let series: Vec<Series> = match labels {
+        Some(labels) => {
+            let class = |want: u8| -> Vec<f32> {
+                scores.iter().zip(labels).filter(|(_, &l)| l == want).map(|(&s, _)| s).collect()
+            };
+            [("normal", class(0)), ("anomalous", class(1))]
+                .iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(name, v)| curve(name, v))
+                .collect()
+        }
+        None => vec![curve("all samples", scores)],
+    };
+    let title = match (auc, labels) {
+        (Some(auc), _) => format!("scores, AUC-ROC = {auc:.4}"),
+        (None, Some(_)) => "scores (one class only in the labels: AUC undefined)".to_string(),
+        (None, None) => "scores (unlabelled)".to_string(),
+    };
+    let y = if series.len() == 1 { "share of the samples per bin" } else { "share of the class per bin" };
+    line_plot(path, &title, "anomaly score (higher = more anomalous)", y, &series)
 }
 
 #[cfg(test)]
@@ -81,8 +99,14 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("oneclass-hist-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("scores.png");
-        score_histogram(&path, &[1.0, 1.0, 1.0, 1.0], &[0, 0, 1, 1], 0.5).unwrap();
+        score_histogram(&path, &[1.0, 1.0, 1.0, 1.0], Some(&[0, 0, 1, 1]), Some(0.5)).unwrap();
         assert!(std::fs::metadata(&path).unwrap().len() > 1000);
+        // Unlabelled, and labels of one class: one curve, no AUC.
+        for (i, labels) in [None, Some(&[1u8, 1, 1][..])].into_iter().enumerate() {
+            let path = dir.join(format!("one-{i}.png"));
+            score_histogram(&path, &[0.1, 0.5, 0.9], labels, None).unwrap();
+            assert!(std::fs::metadata(&path).unwrap().len() > 1000);
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
