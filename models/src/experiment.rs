@@ -460,6 +460,23 @@ fn write_extremes(out: &Path, sp: &OneClassSplit, scores: &[f32]) -> Result<()> 
     Ok(())
 }
 
+/// The runs an earlier `summary.json` in `out` lists that none of `specs` repeats: a protocol
+/// of fewer classes or seeds in the same folder (its settings are checked to be the same) adds
+/// to the summary rather than replacing it with its own runs.
+pub fn earlier_runs(out: &Path, specs: &[RunSpec]) -> Vec<RunResult> {
+    let Some(summary) = read_json(&out.join("summary.json")) else { return Vec::new() };
+    let runs = summary["runs"].as_array().cloned().unwrap_or_default();
+    runs.into_iter()
+        .filter_map(|json| {
+            let (normal_class, seed, auc_roc) =
+                (json["normal_class"].as_i64(), json["seed"].as_u64()?, json["auc_roc"].as_f64()?);
+            let repeated = specs.iter().any(|s| s.normal_class == normal_class && s.seed == seed);
+            let auc_pr = json["auc_pr"].as_f64().unwrap_or(f64::NAN);
+            (!repeated).then_some(RunResult { normal_class, seed, auc_roc, auc_pr, json })
+        })
+        .collect()
+}
+
 /// `summary.json` and `summary.md`: mean ± std AUC per class over seeds, and overall; a column
 /// more for each baseline the runs trained on the way (`results.json` → `baselines`, over the
 /// runs that have it).

@@ -271,18 +271,26 @@ fn normal_class_all_on_tabular_data_writes_the_protocol_summary() {
     let rows: String = (0..60).map(|i| format!("{},{},{}\n", i % 7, i % 5, (i % 6 == 0) as u8)).collect();
     std::fs::write(&csv, rows).unwrap();
     let out = d.join("run");
-    let o = Command::new(env!("CARGO_BIN_EXE_train"))
-        .args(["--method", "dsvdd", "--epochs", "1", "--pretrain-epochs", "0", "--quiet", "--dataset", "csv", "--data"])
-        .args([csv.to_str().unwrap(), "--normal-class", "all", "--out", out.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let o = train_csv(&csv, &out, &["--normal-class", "all"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(out.join("classnormal-seed0").join("results.json").is_file());
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
-    assert_eq!(summary["runs"].as_array().map(Vec::len), Some(1), "{summary}");
-    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    let summary = || -> (Vec<u64>, String) {
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+        let seeds = json["runs"].as_array().unwrap().iter().map(|r| r["seed"].as_u64().unwrap()).collect();
+        (seeds, std::fs::read_to_string(out.join("summary.md")).unwrap())
+    };
+    let (seeds, md) = summary();
+    assert_eq!(seeds, [0]);
     assert!(md.contains("| normal (label 0) |") && md.contains("| **mean** |"), "{md}");
+    // More seeds in the same folder, then one of them again: the summary keeps every run.
+    assert!(train_csv(&csv, &out, &["--normal-class", "all", "--seeds", "3"]).status.success());
+    assert_eq!(summary().0, [0, 1, 2]);
+    let o = train_csv(&csv, &out, &["--normal-class", "all", "--seed", "1"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (seeds, md) = summary();
+    assert_eq!(seeds, [0, 1, 2], "a smaller protocol replaced the summary of a larger one");
+    assert!(md.contains(" 3 |\n"), "{md}");
     let _ = std::fs::remove_dir_all(&d);
 }
 

@@ -5,7 +5,9 @@ use clap::Parser;
 use datasets::Source;
 use engine::Device;
 use models::config::{flag_readers, reads, Config, EnsembleMode, HiddenActivation, KeepPolicy, Preset, METHODS};
-use models::experiment::{check_out_folders, finished_run, header_flag, label_flag, run_one, write_summary, RunSpec};
+use models::experiment::{
+    check_out_folders, earlier_runs, finished_run, header_flag, label_flag, run_one, write_summary, RunSpec,
+};
 use models::nets::InputKind;
 use models::nn::WeightInit;
 use models::{Error, Result};
@@ -474,7 +476,10 @@ fn main_inner(mut a: Args) -> Result<()> {
         results.push(r);
     }
     if many {
-        let md = write_summary(&base, &cfg.method, &dataset_tag, &results)?;
+        let mut all = earlier_runs(&base, &specs);
+        all.extend(results);
+        all.sort_by_key(|r| (r.normal_class, r.seed));
+        let md = write_summary(&base, &cfg.method, &dataset_tag, &all)?;
         println!("{md}");
         println!("summary: {}", base.join("summary.md").display());
     } else {
