@@ -159,11 +159,19 @@ fn score_in_f16_on_the_gpu_keeps_the_auc() {
         let model = out.join("model.safetensors");
         let model = model.to_str().unwrap();
         // Flags that cannot work are errors before anything runs.
-        for bad in [&["--precision", "f64"][..], &["--precision", "f16", "--device", "cpu"], &["--fused"]] {
+        let bad_flags: [&[&str]; 5] = [
+            &["--precision", "f64"],
+            &["--precision", "f16", "--device", "cpu"],
+            &["--fused"],
+            &["--device", "tpu"],
+            &["--normal-class", "all"],
+        ];
+        for bad in bad_flags {
             let o = score(&[&["--model", model][..], bad].concat());
             let err = String::from_utf8_lossy(&o.stderr);
             assert_eq!(o.status.code(), Some(2), "{bad:?}: {err}");
-            assert!(err.starts_with("error: --"), "{bad:?}: {err}");
+            assert!(err.starts_with("error: --") || err.contains(&format!("for '{}", bad[0])), "{bad:?}: {err}");
+            assert!(bad.iter().all(|b| err.contains(b)), "{bad:?}: the error names neither flag nor value: {err}");
         }
         let usable = engine::device::gpu_context().is_ok_and(|c| c.supports_f16());
         if !usable && !kernels::gpu::gpu_required() {

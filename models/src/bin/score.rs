@@ -47,7 +47,7 @@ struct Args {
     #[arg(long)]
     csv_header: Option<String>,
     /// Normal class for the labels (default: the model's; with --input, labels are 0/1 unless given)
-    #[arg(long)]
+    #[arg(long, value_parser = class_label)]
     normal_class: Option<i64>,
     /// Seed of the tabular split (default: the model's)
     #[arg(long)]
@@ -73,7 +73,7 @@ fn main_inner(a: Args) -> Result<()> {
     let precision = Precision::parse(&a.precision)
         .ok_or_else(|| Error::config(format!("--precision {:?} is not one of f32, f16", a.precision)))?;
     let fused = a.fused || precision == Precision::F16;
-    let device = Device::parse(&a.device)?;
+    let device = models::platform::device_flag(&a.device)?;
     if fused && device != Device::Gpu {
         return Err(Error::config(format!(
             "--fused and --precision f16 run on the GPU: pass --device gpu (or auto with a GPU), not {}",
@@ -151,6 +151,14 @@ fn main_inner(a: Args) -> Result<()> {
     let mut test = split(&data, normal_class, &cfg_split)?.test;
     pre.apply_dataset(&mut test)?;
     score_and_report(det.as_ref(), &cfg.method, &test, true, fused, precision, device, &out)
+}
+
+/// `--normal-class`: one class label; `all` is train's protocol, not a way to score.
+fn class_label(s: &str) -> std::result::Result<i64, String> {
+    s.parse().map_err(|_| {
+        let all = if s == "all" { " (train's `all` runs one model per class; score applies one model)" } else { "" };
+        format!("a class label is an integer{all}")
+    })
 }
 
 /// Before anything is scored: `out` must be a new file, or a scores file `score` wrote before

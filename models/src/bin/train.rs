@@ -3,7 +3,6 @@
 
 use clap::Parser;
 use datasets::Source;
-use engine::Device;
 use models::config::{flag_readers, reads, Config, EnsembleMode, HiddenActivation, KeepPolicy, Preset, METHODS};
 use models::experiment::{
     check_out_folders, earlier_runs, finished_run, header_flag, label_flag, run_one, write_summary, RunSpec,
@@ -172,16 +171,6 @@ struct Args {
     /// Log lines instead of progress bars (also when stderr is not a terminal)
     #[arg(long)]
     quiet: bool,
-}
-
-fn device(name: &str) -> Result<Device> {
-    match name {
-        // `auto`: a hardware GPU when there is one, else the CPU (never a software adapter).
-        "auto" | "cpu" => Device::parse(name).map_err(|e| Error::config(format!("--device {name}: {e}"))),
-        "gpu" => Device::parse(name)
-            .map_err(|e| Error::config(format!("--device gpu: no GPU adapter found ({e}); use --device cpu or auto"))),
-        other => Err(Error::config(format!("--device {other:?} is not one of auto, cpu, gpu"))),
-    }
 }
 
 /// The value of a flag that takes one of a few names, or the `error:` listing them.
@@ -390,7 +379,7 @@ fn main_inner(mut a: Args) -> Result<()> {
         // Not checked and not recorded: results.json says what the run used.
         forget_flag(&mut a, flag);
     }
-    let dev = device(&a.device)?;
+    let dev = models::platform::device_flag(&a.device)?;
     // Every run's spec is built before the first one starts; a mistyped count must not fill memory.
     if !(1..=10_000).contains(&a.seeds) {
         return Err(Error::config("--seeds must lie in 1..=10000"));
