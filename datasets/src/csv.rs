@@ -129,7 +129,7 @@ pub fn parse_csv_table(bytes: &[u8], label: Option<&LabelColumn>, header: Header
             return Err(DataError::Parse {
                 origin: origin.clone(),
                 line: first_no,
-                msg: format!("label column {i} does not exist ({ncols} columns)"),
+                msg: format!("label column {i} does not exist (columns 0 to {})", ncols - 1),
             })
         }
         Some(LabelColumn::Name(n)) => Some(head.iter().position(|h| h == n).ok_or_else(|| DataError::Parse {
@@ -146,6 +146,12 @@ pub fn parse_csv_table(bytes: &[u8], label: Option<&LabelColumn>, header: Header
             msg: "need at least one feature column besides the label".into(),
         });
     }
+    // Lines count from 1 as editors do, columns from 0 as `--label` does; a header's name says
+    // which column outright.
+    let column = |j: usize| match has_header {
+        true => format!("column {j} ({:?})", head[j]),
+        false => format!("column {j} (counting from 0)"),
+    };
     let mut x = Vec::new();
     let mut labels = Vec::new();
     let rows = if has_header { None } else { Some((first_no, first)) };
@@ -158,7 +164,7 @@ pub fn parse_csv_table(bytes: &[u8], label: Option<&LabelColumn>, header: Header
         }
         for (j, v) in f.iter().enumerate() {
             if v.is_empty() {
-                return Err(DataError::Parse { origin: origin.clone(), line, msg: format!("column {j} is empty") });
+                return Err(DataError::Parse { origin: origin.clone(), line, msg: format!("{} is empty", column(j)) });
             }
             if Some(j) == col {
                 let y = v
@@ -175,10 +181,10 @@ pub fn parse_csv_table(bytes: &[u8], label: Option<&LabelColumn>, header: Header
             let val: f64 = v.parse().map_err(|_| DataError::Parse {
                 origin: origin.clone(),
                 line,
-                msg: format!("column {j}: {v:?} is not a number"),
+                msg: format!("{}: {v:?} is not a number", column(j)),
             })?;
             if !(val as f32).is_finite() {
-                let msg = format!("column {j}: {v:?} is non-finite as f32");
+                let msg = format!("{}: {v:?} is non-finite as f32", column(j));
                 return Err(DataError::Parse { origin: origin.clone(), line, msg });
             }
             x.push(val as f32);

@@ -55,7 +55,7 @@ pub enum DataError {
     LabelOutOfRange { origin: Origin, index: usize, label: i64, allowed: String },
 
     /// A NaN or infinite value in tabular data.
-    #[error("{origin}: value {value:e} at row {row}, column {col} is non-finite as f32")]
+    #[error("{origin}: value {value:e} of sample {row}, column {col} (both counting from 0) is non-finite as f32")]
     NonFinite { origin: Origin, row: usize, col: usize, value: f64 },
 
     /// A CSV line whose field count differs from the first line's.

@@ -81,7 +81,9 @@ pub(crate) fn integer_labels(y: &NpyArray, origin: &Origin) -> Result<Vec<i64>> 
     let mut labels = Vec::with_capacity(y.data.len());
     for (index, &v) in y.data.iter().enumerate() {
         if v.fract() != 0.0 || !v.is_finite() || v.abs() > (1u64 << 53) as f64 {
-            let msg = format!("label {v:e} of sample {index} is not an integer (within ±2^53)");
+            // Plain digits where they are short (0.5, not 5e-1); exponents only for huge values.
+            let shown = if v.abs() < 1e9 { format!("{v}") } else { format!("{v:e}") };
+            let msg = format!("label {shown} of sample {index} (counting from 0) is not an integer (within ±2^53)");
             return Err(DataError::format(origin, msg));
         }
         labels.push(v as i64);

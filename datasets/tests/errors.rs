@@ -188,7 +188,7 @@ fn non_finite_tabular_values() {
     // Located as every other CSV error is: the file's line and the column as it stands there.
     let e = parse_csv(b"a,y,b\n1,0,2\n3,1,nan\n", &LabelColumn::Index(1), &Origin::new("t.csv")).unwrap_err();
     assert!(matches!(e, DataError::Parse { line: 3, .. }));
-    says(&e, "t.csv", "line 3: column 2: \"nan\" is non-finite");
+    says(&e, "t.csv", "line 3: column 2 (\"b\"): \"nan\" is non-finite");
     says(&parse_csv(b"1,inf,0\n", &LabelColumn::Last, &Origin::new("t.csv")).unwrap_err(), "t.csv", "line 1: column 1");
     says(
         &parse_csv(b"1,1e39,0\n", &LabelColumn::Last, &Origin::new("t.csv")).unwrap_err(),
@@ -202,7 +202,7 @@ fn non_finite_tabular_values() {
         zip(&[("X.npy", &npy(1, "<f8", false, &[2, 1], &x), false), ("y.npy", &npy(1, "<i8", false, &[2], &y), true)]);
     let o = Origin::new("t.npz");
     let e = datasets::tabular_from_npz(parse_npz(&z, &o).unwrap(), &o).unwrap_err();
-    says(&e, "t.npz", "value inf at row 1, column 0 is non-finite as f32");
+    says(&e, "t.npz", "value inf of sample 1, column 0 (both counting from 0) is non-finite as f32");
     // Both X and x: refused rather than one picked by archive order; a fractional label named.
     let xs: Vec<u8> = [1.0f64, 2.0].iter().flat_map(|v| v.to_le_bytes()).collect();
     let member = |name| (name, npy(1, "<f8", false, &[2, 1], &xs), false);
@@ -213,7 +213,7 @@ fn non_finite_tabular_values() {
     let half: Vec<u8> = [0.0f64, 1.5].iter().flat_map(|v| v.to_le_bytes()).collect();
     let z = zip(&[(a.0, &a.1, a.2), ("y.npy", &npy(1, "<f8", false, &[2], &half), true)]);
     let e = datasets::tabular_from_npz(parse_npz(&z, &o).unwrap(), &o).unwrap_err();
-    says(&e, "t.npz", "label 1.5e0 of sample 1 is not an integer");
+    says(&e, "t.npz", "label 1.5 of sample 1 (counting from 0) is not an integer");
 }
 
 #[test]
@@ -233,9 +233,13 @@ fn ragged_csv() {
     says(
         &parse_csv(b"1,NA,0\n2,3,1\n", &LabelColumn::Last, &o).unwrap_err(),
         "t.csv",
-        "line 1: column 1: \"NA\" is not a number",
+        "line 1: column 1 (counting from 0): \"NA\" is not a number",
     );
-    says(&parse_csv(b"1,,0\n2,3,1\n", &LabelColumn::Last, &o).unwrap_err(), "t.csv", "line 1: column 1 is empty");
+    says(
+        &parse_csv(b"1,,0\n2,3,1\n", &LabelColumn::Last, &o).unwrap_err(),
+        "t.csv",
+        "line 1: column 1 (counting from 0) is empty",
+    );
 }
 
 #[test]

@@ -178,7 +178,7 @@ fn csv_header_said_outright_overrides_detection() {
     assert!(e.contains("no data rows"), "{e}");
     // A named header row read as data is an error naming its cell.
     let e = parse_csv_table(b"a,b\n1,0\n", Some(&LabelColumn::Last), Header::No, &o()).unwrap_err().to_string();
-    assert!(e.contains("line 1: column 0: \"a\" is not a number"), "{e}");
+    assert!(e.contains("line 1: column 0 (counting from 0): \"a\" is not a number"), "{e}");
     assert_eq!("yes".parse::<Header>(), Ok(Header::Yes));
     assert!("maybe".parse::<Header>().unwrap_err().contains("yes, no, auto"));
 }
