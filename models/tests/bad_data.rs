@@ -192,6 +192,17 @@ fn score_refuses_another_normal_class_on_tabular_data() {
     // Rows 2, 5, 8, … (label 2) are the normal ones now.
     let flags: Vec<&str> = text.lines().skip(1).take(3).map(|l| l.rsplit(',').next().unwrap()).collect();
     assert_eq!(flags, ["1", "1", "0"]);
+    // A model whose metadata names another method than its config: refused, not guessed at.
+    let mut edited = engine::safetensors::load(&model, engine::Device::Cpu).unwrap();
+    edited.metadata.insert("method".into(), "ocnn".into());
+    let tensors: Vec<(&str, &engine::Tensor)> = edited.tensors.iter().map(|(n, t)| (n.as_str(), t)).collect();
+    let edited_path = d.join("edited.safetensors");
+    engine::safetensors::save(&edited_path, &tensors, &edited.metadata).unwrap();
+    let o =
+        Command::new(env!("CARGO_BIN_EXE_score")).args(["--model", edited_path.to_str().unwrap()]).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("metadata \"method\" says \"ocnn\" but its config is for \"dsvdd\""), "{err}");
     // The training data gone: said so, rather than a bare "needs --data".
     std::fs::remove_file(&csv).unwrap();
     let o = Command::new(env!("CARGO_BIN_EXE_score")).args(["--model", model.to_str().unwrap()]).output().unwrap();

@@ -91,6 +91,14 @@ fn main_inner(a: Args) -> Result<()> {
         serde_json::from_str(get(k)?).map_err(|e| Error::file(&a.model, format!("metadata {k:?}: {e}")))
     };
     let cfg = Config::from_json(&parse("config")?)?;
+    // The method is written twice (for readers of the metadata, and in the config we build
+    // from): two that disagree mean an edited or mixed-up file, not one to guess about.
+    if let Some(m) = meta.get("method").filter(|m| **m != cfg.method) {
+        return Err(Error::file(
+            &a.model,
+            format!("metadata \"method\" says {m:?} but its config is for {:?}: the file was edited", cfg.method),
+        ));
+    }
     let shape: Vec<usize> = serde_json::from_value(parse("input_shape")?).map_err(|e| Error::file(&a.model, e))?;
     let input = InputKind::from_shape(&shape).map_err(Error::config)?;
     let pre = preprocessing_from_json(&parse("preprocessing")?)?;
