@@ -101,43 +101,8 @@ pub fn parse_csv_table(bytes: &[u8], label: Option<&LabelColumn>, header: Header
         return Err(DataError::format(origin, "no data rows (the file is empty)"));
     };
     let head = fields(first);
-    // A header is a first line with no number in it: a data row with one bad cell (`NA`, empty)
-    // is then an error naming that cell, as it would be on any later line, not a header. The
-    // one numeric header taken as such is pandas' default, the column numbers 0, 1, …, n − 1
-    // (`DataFrame(array).to_csv(index=False)`): read as data it would be a sample labelled n − 1.
-    let column_numbers = head.iter().enumerate().all(|(i, f)| *f == i.to_string()) && head.len() > 1;
-    let by_name = matches!(label, Some(LabelColumn::Name(_)));
-    let has_header = match header {
-        Header::Yes => true,
-        Header::No if by_name => {
-            return Err(DataError::Parse {
-                origin: origin.clone(),
-                line: first_no,
-                msg: "a label column given by name needs a header line (the header is off: give its 0-based index)"
-                    .into(),
-            })
-        }
-        Header::No => false,
-        Header::Auto => by_name || column_numbers || head.iter().all(|f| f.parse::<f64>().is_err()),
-    };
+    let Layout { has_header, col } = layout(&head, first_no, label, header, origin)?;
     let ncols = head.len();
-    let col = match label {
-        None => None,
-        Some(LabelColumn::Last) => Some(ncols - 1),
-        Some(LabelColumn::Index(i)) if *i < ncols => Some(*i),
-        Some(LabelColumn::Index(i)) => {
-            return Err(DataError::Parse {
-                origin: origin.clone(),
-                line: first_no,
-                msg: format!("label column {i} does not exist (columns 0 to {})", ncols - 1),
-            })
-        }
-        Some(LabelColumn::Name(n)) => Some(head.iter().position(|h| h == n).ok_or_else(|| DataError::Parse {
-            origin: origin.clone(),
-            line: first_no,
-            msg: format!("no column named {n:?} in the header"),
-        })?),
-    };
     let d = ncols - usize::from(col.is_some());
     if d == 0 {
         return Err(DataError::Parse {
@@ -197,6 +162,78 @@ pub fn parse_csv_table(bytes: &[u8], label: Option<&LabelColumn>, header: Header
         labels = vec![0; n];
     }
     Ok(Dataset { x, labels, shape: vec![d] })
+}
+
+/// Where a table's labels are and whether its first line is a header: decided from that first
+/// line alone.
+struct Layout {
+    has_header: bool,
+    col: Option<usize>,
+}
+
+fn layout(
+    head: &[&str],
+    first_no: usize,
+    label: Option<&LabelColumn>,
+    header: Header,
+    origin: &Origin,
+) -> Result<Layout> {
+    // A header is a first line with no number in it: a data row with one bad cell (`NA`, empty)
+    // is then an error naming that cell, as it would be on any later line, not a header. The
+    // one numeric header taken as such is pandas' default, the column numbers 0, 1, …, n − 1
+    // (`DataFrame(array).to_csv(index=False)`): read as data it would be a sample labelled n − 1.
+    let column_numbers = head.iter().enumerate().all(|(i, f)| *f == i.to_string()) && head.len() > 1;
+    let by_name = matches!(label, Some(LabelColumn::Name(_)));
+    let has_header = match header {
+        Header::Yes => true,
+        Header::No if by_name => {
+            return Err(DataError::Parse {
+                origin: origin.clone(),
+                line: first_no,
+                msg: "a label column given by name needs a header line (the header is off: give its 0-based index)"
+                    .into(),
+            })
+        }
+        Header::No => false,
+        Header::Auto => by_name || column_numbers || head.iter().all(|f| f.parse::<f64>().is_err()),
+    };
+    let ncols = head.len();
+    let col = match label {
+        None => None,
+        Some(LabelColumn::Last) => Some(ncols - 1),
+        Some(LabelColumn::Index(i)) if *i < ncols => Some(*i),
+        Some(LabelColumn::Index(i)) => {
+            return Err(DataError::Parse {
+                origin: origin.clone(),
+                line: first_no,
+                msg: format!("label column {i} does not exist (columns 0 to {})", ncols - 1),
+            })
+        }
+        Some(LabelColumn::Name(n)) => Some(head.iter().position(|h| h == n).ok_or_else(|| DataError::Parse {
+            origin: origin.clone(),
+            line: first_no,
+            msg: format!("no column named {n:?} in the header"),
+        })?),
+    };
+    Ok(Layout { has_header, col })
+}
+
+/// The label column (0-based) and header decision that [`load_csv`] takes for this file, read
+/// from its first line only: two spellings of one column (`--label y`, `--label 3`, the default
+/// last column) resolve alike.
+pub fn csv_layout(path: &Path, label: &LabelColumn, header: Header) -> Result<(usize, bool)> {
+    use std::io::BufRead;
+    let origin = Origin::new(path);
+    let file = std::fs::File::open(path).map_err(|e| DataError::io(&origin, e))?;
+    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line.map_err(|e| DataError::format(&origin, format!("not UTF-8 text ({e})")))?;
+        let line = if i == 0 { line.strip_prefix('\u{feff}').unwrap_or(&line).to_string() } else { line };
+        if !line.trim().is_empty() {
+            let l = layout(&fields(&line), i + 1, Some(label), header, &origin)?;
+            return Ok((l.col.expect("a label column was given"), l.has_header));
+        }
+    }
+    Err(DataError::format(&origin, "no data rows (the file is empty)"))
 }
 
 /// Loads a CSV file.

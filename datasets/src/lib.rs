@@ -29,7 +29,7 @@ mod zip;
 use std::path::{Path, PathBuf};
 
 pub use crate::cifar::{load_cifar_dir, parse_cifar_batch};
-pub use crate::csv::{load_csv, parse_csv, parse_csv_table, parse_csv_unlabelled, Header, LabelColumn};
+pub use crate::csv::{csv_layout, load_csv, parse_csv, parse_csv_table, parse_csv_unlabelled, Header, LabelColumn};
 pub use crate::error::{DataError, Origin, Result};
 pub use crate::idx::{load_idx_dir, parse_idx};
 pub use crate::mini::load_mnist_mini;

@@ -4,8 +4,8 @@ mod common;
 
 use common::*;
 use datasets::{
-    load_npz, load_samples, parse_csv, parse_csv_table, parse_npy, parse_npz, DType, Header, LabelColumn, Origin,
-    Source,
+    csv_layout, load_npz, load_samples, parse_csv, parse_csv_table, parse_npy, parse_npz, DType, Header, LabelColumn,
+    Origin, Source,
 };
 
 fn o() -> Origin {
@@ -181,6 +181,25 @@ fn csv_header_said_outright_overrides_detection() {
     assert!(e.contains("line 1: column 0 (counting from 0): \"a\" is not a number"), "{e}");
     assert_eq!("yes".parse::<Header>(), Ok(Header::Yes));
     assert!("maybe".parse::<Header>().unwrap_err().contains("yes, no, auto"));
+}
+
+#[test]
+fn csv_layout_resolves_a_label_column_from_the_first_line() {
+    let d = temp_dir("csv-layout");
+    let named = d.join("named.csv");
+    std::fs::write(&named, "\u{feff}\n a , b ,y\n1,2,0\n").unwrap();
+    for (label, col) in [("y", 2), ("2", 2), ("last", 2), ("a", 0)] {
+        let label = label.parse::<LabelColumn>().unwrap();
+        assert_eq!(csv_layout(&named, &label, Header::Auto).unwrap(), (col, true), "{label:?}");
+    }
+    // Numeric names: a header only when a name or the flag says so, as `load_csv` reads them.
+    let numeric = d.join("numeric.csv");
+    std::fs::write(&numeric, "400,410,9\n1,2,0\n").unwrap();
+    assert_eq!(csv_layout(&numeric, &LabelColumn::Last, Header::Auto).unwrap(), (2, false));
+    assert_eq!(csv_layout(&numeric, &LabelColumn::Name("9".into()), Header::Auto).unwrap(), (2, true));
+    let e = csv_layout(&numeric, &LabelColumn::Index(3), Header::Auto).unwrap_err().to_string();
+    assert!(e.contains("label column 3 does not exist"), "{e}");
+    let _ = std::fs::remove_dir_all(&d);
 }
 
 /// `f8` little-endian bytes of `values`.

@@ -136,13 +136,35 @@ fn first_difference(old: &Value, new: &Value, path: &str) -> Option<String> {
 }
 
 /// How a written run's identity differs from this one's: another method first (every other
-/// field may differ with it), else the first differing field.
-fn difference(old: &Value, new: &Value) -> Option<String> {
+/// field may differ with it), else the first differing field. `csv`: the data file of a CSV run,
+/// whose label column and header are compared as what they resolve to ([`resolved_layout`]).
+fn difference(old: &Value, new: &Value, csv: Option<&Path>) -> Option<String> {
     let (was, is) = (&old["config"]["method"], &new["config"]["method"]);
     if !was.is_null() && was != is {
         return Some(format!("method {was} → {is}"));
     }
-    first_difference(&with_old_defaults(old), new, "")
+    first_difference(&resolved_layout(&with_old_defaults(old), csv), &resolved_layout(new, csv), "")
+}
+
+/// The data file of a CSV run (the one data set with a label column to choose).
+fn csv_file(spec: &RunSpec) -> Option<&Path> {
+    spec.data.as_deref().filter(|_| spec.dataset == "csv")
+}
+
+/// `identity` with a CSV run's `label` and `csv_header` replaced by the column and header
+/// decision they resolve to in `csv`: `--label y`, `--label 3` and the default last column may
+/// name one column, and then make one run. Unchanged without a file, or when it cannot be read.
+fn resolved_layout(identity: &Value, csv: Option<&Path>) -> Value {
+    let (Some(path), Some(label)) = (csv, identity.get("label")) else { return identity.clone() };
+    let column: LabelColumn = label.as_str().map(|s| s.parse().expect("infallible")).unwrap_or_default();
+    let header = identity["csv_header"].as_str().and_then(|s| s.parse().ok()).unwrap_or_default();
+    let Ok((col, has_header)) = datasets::csv_layout(path, &column, header) else { return identity.clone() };
+    let mut v = identity.clone();
+    if let Some(m) = v.as_object_mut() {
+        m.insert("label".into(), json!(format!("column {col}")));
+        m.insert("csv_header".into(), json!(if has_header { "yes" } else { "no" }));
+    }
+    v
 }
 
 /// `old` with its configuration completed as a saved model's is ([`Config::from_json`]): a
@@ -162,7 +184,7 @@ fn with_old_defaults(old: &Value) -> std::borrow::Cow<'_, Value> {
 
 /// `--resume` against a run written with other flags: an error naming the first difference.
 fn check_same_run(written: &Value, cfg: &Config, spec: &RunSpec, what: &Path) -> Result<()> {
-    match difference(written, &identity(cfg, spec)) {
+    match difference(written, &identity(cfg, spec), csv_file(spec)) {
         None => Ok(()),
         Some(d) => Err(Error::file(
             what,
@@ -223,7 +245,9 @@ pub fn check_out_folders(cfg: &Config, base: &Path, protocol: bool, specs: &[Run
         };
         let current = strip(identity(cfg, first));
         let earlier = read_json(&base.join("summary.json")).and_then(|s| s["runs"].get(0).cloned());
-        if let Some(d) = earlier.and_then(|r| difference(&strip(written_identity(&r, &current)), &current)) {
+        if let Some(d) =
+            earlier.and_then(|r| difference(&strip(written_identity(&r, &current)), &current, csv_file(first)))
+        {
             return Err(other_settings(base, &d));
         }
     }
@@ -233,7 +257,7 @@ pub fn check_out_folders(cfg: &Config, base: &Path, protocol: bool, specs: &[Run
         let written = read_json(&out.join("results.json"))
             .map(|json| written_identity(&json, &current))
             .or_else(|| checkpoint::load(&ckpt).ok().and_then(|c| c.identity));
-        if let Some(d) = written.and_then(|w| difference(&w, &current)) {
+        if let Some(d) = written.and_then(|w| difference(&w, &current, csv_file(spec))) {
             return Err(other_settings(out, &d));
         }
     }
@@ -595,9 +619,9 @@ mod tests {
         let mut written = json!({ "config": cfg.to_json() });
         written["config"].as_object_mut().unwrap().remove("ganocc_pool");
         let now = json!({ "config": cfg.to_json(), "data_file": "t.csv" });
-        assert_eq!(difference(&written, &now).as_deref(), Some("config.ganocc_pool: 1024 → 64"));
+        assert_eq!(difference(&written, &now, None).as_deref(), Some("config.ganocc_pool: 1024 → 64"));
         let same = Config { ganocc_pool: 1024, ..cfg };
-        assert_eq!(difference(&written, &json!({ "config": same.to_json(), "data_file": "t.csv" })), None);
+        assert_eq!(difference(&written, &json!({ "config": same.to_json(), "data_file": "t.csv" }), None), None);
     }
 
     #[test]

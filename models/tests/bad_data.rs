@@ -365,6 +365,31 @@ fn multi_class_tabular_data_takes_a_normal_class() {
 }
 
 #[test]
+fn one_label_column_spelt_two_ways_is_one_run() {
+    // `--label y`, `--label 2` and the default (the last column) name one column of this file:
+    // a run with any of them is the same run, and `--resume` reuses it; another column
+    // is another run.
+    let d = dir("label-spellings");
+    let csv = d.join("t.csv");
+    let rows: String = (0..60).map(|i| format!("{},{},{}\n", i % 7, (i % 3 == 0) as u8, (i % 6 == 0) as u8)).collect();
+    std::fs::write(&csv, format!("a,b,y\n{rows}")).unwrap();
+    let out = d.join("run");
+    let first = train_csv(&csv, &out, &[]);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let last = |o: &std::process::Output| String::from_utf8_lossy(&o.stdout).lines().last().map(String::from);
+    for extra in [&["--label", "y"][..], &["--label", "2", "--resume"], &["--label", "last", "--csv-header", "yes"]] {
+        let o = train_csv(&csv, &out, extra);
+        assert!(o.status.success(), "{extra:?}: {}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(last(&o), last(&first), "{extra:?}");
+    }
+    let o = train_csv(&csv, &out, &["--label", "b"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("other settings (label: \"column 2\" → \"column 1\")"), "{err}");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
 fn a_data_set_without_anomalies_is_refused_before_training() {
     let d = dir("normals-only");
     let csv = d.join("normals.csv");
