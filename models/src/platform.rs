@@ -66,6 +66,19 @@ fn one_line_error(rendered: &str, suggested: Option<&str>) -> String {
     }
 }
 
+/// `--device cpu|gpu|auto`, with errors that name the flag (train and score alike).
+pub fn device_flag(name: &str) -> crate::Result<engine::Device> {
+    use crate::Error;
+    use engine::Device;
+    match name {
+        // `auto`: a hardware GPU when there is one, else the CPU (never a software adapter).
+        "auto" | "cpu" => Device::parse(name).map_err(|e| Error::config(format!("--device {name}: {e}"))),
+        "gpu" => Device::parse(name)
+            .map_err(|e| Error::config(format!("--device gpu: no GPU adapter found ({e}); use --device cpu or auto"))),
+        other => Err(Error::config(format!("--device {other:?} is not one of auto, cpu, gpu"))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,18 +96,5 @@ mod tests {
             one_line_error(missing, None),
             "error: the following required arguments were not provided: --model <MODEL> (see --help)"
         );
-    }
-}
-
-/// `--device cpu|gpu|auto`, with errors that name the flag (train and score alike).
-pub fn device_flag(name: &str) -> crate::Result<engine::Device> {
-    use crate::Error;
-    use engine::Device;
-    match name {
-        // `auto`: a hardware GPU when there is one, else the CPU (never a software adapter).
-        "auto" | "cpu" => Device::parse(name).map_err(|e| Error::config(format!("--device {name}: {e}"))),
-        "gpu" => Device::parse(name)
-            .map_err(|e| Error::config(format!("--device gpu: no GPU adapter found ({e}); use --device cpu or auto"))),
-        other => Err(Error::config(format!("--device {other:?} is not one of auto, cpu, gpu"))),
     }
 }
