@@ -9,6 +9,9 @@ use serde_json::{json, Value};
 /// Every method a user can name (`--method`), implemented or not.
 pub const METHODS: [&str; 7] = ["dsvdd", "dsvdd-soft", "ocnn", "ics", "ganocc", "minlgan", "dcae"];
 
+/// The methods whose paper preset on images follows the Deep SVDD authors' code ([`Preset::Paper`]).
+const DEEP_SVDD_CODE: [&str; 3] = ["dsvdd", "dsvdd-soft", "dcae"];
+
 /// The methods that train the DCAE (their own model, their pretraining or ICS's split).
 const AUTOENCODER: &[&str] = &["dsvdd", "dsvdd-soft", "ocnn", "ics", "dcae"];
 
@@ -62,14 +65,17 @@ pub fn reads(method: &str, flag: &str) -> bool {
 pub enum Preset {
     /// About a minute per MNIST class on 2 cores.
     Quick,
-    /// The papers' epochs, learning rates and batch sizes; for Deep SVDD on images also the
-    /// authors' initial weights (Glorot uniform, as the paper states, and the first convolution
-    /// from a patch dictionary, as their code does).
+    /// The papers' results: their epochs, learning rates and batch sizes, and for Deep SVDD
+    /// (and its DCAE baseline) on images the configuration of the authors' released Theano code
+    /// (its MNIST experiment script), which produced the paper's table: DCAE 150 epochs at lr 1e-4
+    /// with weight decay 1e-3, Deep SVDD 50 + 100 epochs, leaky ReLU slope 0.01, Glorot-uniform
+    /// weights and the first convolution from a patch dictionary.
     Paper,
-    /// `Paper`, except Deep SVDD on images as the authors' released Theano code ran it (its MNIST
-    /// experiment script): DCAE 150 epochs at lr 1e-4 with weight decay 1e-3, Deep SVDD 50 + 100
-    /// epochs, leaky ReLU slope 0.01 — where the paper's text says 250 + 100, 150 + 100 and 0.1.
-    Reference,
+    /// `Paper`, except Deep SVDD and the DCAE on images with the settings the paper's text states
+    /// where the code differs: DCAE 250 + 100 epochs, Deep SVDD 150 + 100, slope 0.1, no weight
+    /// decay beyond 1e-6 (and the DCAE baseline from PyTorch's initialisation, as `--method dcae`
+    /// ran before).
+    PaperText,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -179,11 +185,15 @@ pub struct Config {
 
 impl Config {
     pub fn preset(method: &str, preset: Preset, input: InputKind) -> Result<Config> {
-        if preset == Preset::Reference {
-            let mut c = Config::preset(method, Preset::Paper, input)?;
-            if matches!(method, "dsvdd" | "dsvdd-soft") && !matches!(input, InputKind::Tabular(_)) {
+        if preset == Preset::Paper {
+            let mut c = Config::preset(method, Preset::PaperText, input)?;
+            if DEEP_SVDD_CODE.contains(&method) && !matches!(input, InputKind::Tabular(_)) {
+                // The authors' MNIST script (also run on CIFAR-10 here: its own script's schedule
+                // is not reproduced). With the text's settings instead, seeds 0–2 averaged 94.42
+                // on MNIST, below the paper's 94.8, and the DCAE 92.7 against its 89.6 (README).
                 (c.pretrain_epochs, c.pretrain_lr_milestone, c.pretrain_weight_decay) = (150, 150, 1e-3);
                 (c.epochs, c.lr_milestone, c.leaky_slope) = (150, 50, 0.01);
+                (c.weight_init, c.dictionary_init) = (WeightInit::Glorot, true);
             }
             return Ok(c);
         }
@@ -193,8 +203,8 @@ impl Config {
         let tabular = matches!(input, InputKind::Tabular(_));
         // Paper: Deep SVDD 150 + 100 epochs (lr 1e-4 then 1e-5), DCAE 250 + 100, batch 200.
         let (epochs, milestone, pre, pre_milestone) = match preset {
-            // (`Reference` returned above, built on this arm.)
-            Preset::Paper | Preset::Reference => (250, 150, 350, 250),
+            // (`Paper` returned above, built on this arm.)
+            Preset::Paper | Preset::PaperText => (250, 150, 350, 250),
             Preset::Quick if tabular => (30, 20, 20, 15),
             Preset::Quick => (10, 7, 10, 7),
         };
@@ -242,11 +252,11 @@ impl Config {
                 // Paper (§3.1): 10000 iterations, batch 64, L2 1e-6 on the convolutions (λ,
                 // added to each of the three losses). Unstated there, so Keras' defaults: Adam
                 // lr 1e-3, also for the autoencoder, whose epochs are our choice (README).
-                c.iterations = if preset == Preset::Paper { 10_000 } else { 1_000 };
+                c.iterations = if preset == Preset::Quick { 1_000 } else { 10_000 };
                 c.batch_size = 64;
                 c.lr = 1e-3;
                 c.pretrain_lr = 1e-3;
-                c.pretrain_epochs = if preset == Preset::Paper { 50 } else { 10 };
+                c.pretrain_epochs = if preset == Preset::Quick { 10 } else { 50 };
                 c.pretrain_lr_milestone = c.pretrain_epochs;
                 // SSIM with the 8-bit range L = 255 on pixels in [0, 1]: it reproduces the
                 // paper's Fashion-MNIST SSIM column, which L = 1 misses by 8–16 points (README).
@@ -258,8 +268,8 @@ impl Config {
                 // Paper: N_D = 250 epochs; DCGAN's Adam (lr 2e-4) and batch 64. The paper sets no
                 // step cap; quick runs cap D_k's "train until" loop at 200 steps. G's loop stops
                 // after 5 steps in both: with hundreds, G collapses onto one sample (README).
-                c.epochs = if preset == Preset::Paper { 250 } else { 10 };
-                c.step_cap = if preset == Preset::Paper { 500 } else { 200 };
+                c.epochs = if preset == Preset::Quick { 10 } else { 250 };
+                c.step_cap = if preset == Preset::Quick { 200 } else { 500 };
                 c.g_step_cap = 5;
                 // "higher weight on the loss of positive samples" (§4), with no value given:
                 // α_data = 2 against α_z = 1, the best of {1, 2, 3, 5, 10} on MNIST 2 and 8
@@ -277,7 +287,7 @@ impl Config {
                 // The paper builds on improved-GAN's code (Adam, batch 64) and gives no epochs
                 // or a; a = 0.1 per value (small, as its Figure 1 describes) measured best of
                 // {0.1, 1} on shuttle and MNIST (README).
-                c.epochs = if preset == Preset::Paper { 100 } else { 10 };
+                c.epochs = if preset == Preset::Quick { 10 } else { 100 };
                 c.lr = 2e-4;
                 c.batch_size = 64;
                 c.minl_a = 0.1;
@@ -285,11 +295,10 @@ impl Config {
             _ => {}
         }
         // Deep SVDD on images: the paper initialises the DCAE, whose encoder starts Deep SVDD,
-        // with "uniform Glorot weights"; the authors' code (which made the paper's table) also
-        // sets its first layer from a patch dictionary. With both, the paper's schedule reaches
-        // the paper's MNIST mean at seed 0; with PyTorch's initialisation it missed by 0.8
-        // (README). Quick runs keep PyTorch's initialisation.
-        if preset == Preset::Paper && matches!(method, "dsvdd" | "dsvdd-soft") && !tabular {
+        // with "uniform Glorot weights"; the authors' code also sets its first layer from a patch
+        // dictionary. The text's schedule keeps both (README). Quick runs, and the text's
+        // DCAE baseline, keep PyTorch's initialisation.
+        if preset == Preset::PaperText && matches!(method, "dsvdd" | "dsvdd-soft") && !tabular {
             (c.weight_init, c.dictionary_init) = (WeightInit::Glorot, true);
         }
         Ok(c)
@@ -519,22 +528,28 @@ mod tests {
         assert!(Config::from_json(&v).is_err());
     }
 
-    /// The paper's stated slope by default; `--leaky-slope` changes it for every network built
-    /// from the configuration, and a saved model keeps it.
+    /// The paper's stated slope by default (the Deep SVDD code's 0.01 in its paper preset on
+    /// images); `--leaky-slope` changes it for every network built from the configuration, and a
+    /// saved model keeps it.
     #[test]
     fn leaky_slope_defaults_to_the_papers_and_is_saved() {
         for m in ["dsvdd", "dsvdd-soft", "ocnn", "dcae", "ics"] {
             for input in [InputKind::Mnist, InputKind::Cifar, InputKind::Tabular(5)] {
-                assert_eq!(Config::preset(m, Preset::Paper, input).unwrap().leaky_slope, 0.1, "{m}");
+                for preset in [Preset::Quick, Preset::PaperText] {
+                    assert_eq!(Config::preset(m, preset, input).unwrap().leaky_slope, 0.1, "{m}");
+                }
+                let code = DEEP_SVDD_CODE.contains(&m) && input != InputKind::Tabular(5);
+                let slope = Config::preset(m, Preset::Paper, input).unwrap().leaky_slope;
+                assert_eq!(slope, if code { 0.01 } else { 0.1 }, "{m}");
             }
         }
         let mut c = Config::preset("dsvdd", Preset::Paper, InputKind::Mnist).unwrap();
-        c.leaky_slope = 0.01;
-        assert_eq!(Config::from_json(&c.to_json()).unwrap().leaky_slope, 0.01);
+        c.leaky_slope = 0.05;
+        assert_eq!(Config::from_json(&c.to_json()).unwrap().leaky_slope, 0.05);
     }
 
     #[test]
-    fn the_paper_preset_initialises_deep_svdd_on_images_as_the_authors_did() {
+    fn the_paper_presets_initialise_deep_svdd_on_images_as_the_authors_did() {
         let init = |m, preset, input| {
             let c = Config::preset(m, preset, input).unwrap();
             (c.weight_init, c.dictionary_init)
@@ -542,33 +557,40 @@ mod tests {
         for m in ["dsvdd", "dsvdd-soft"] {
             for input in [InputKind::Mnist, InputKind::Cifar] {
                 assert_eq!(init(m, Preset::Paper, input), (WeightInit::Glorot, true), "{m}");
+                assert_eq!(init(m, Preset::PaperText, input), (WeightInit::Glorot, true), "{m}");
                 assert_eq!(init(m, Preset::Quick, input), (WeightInit::Pytorch, false), "{m}");
             }
             assert_eq!(init(m, Preset::Paper, InputKind::Tabular(4)), (WeightInit::Pytorch, false), "{m}");
         }
-        for m in ["ocnn", "dcae", "ics"] {
+        // The DCAE baseline is the autoencoder Deep SVDD pretrains in the code's configuration.
+        assert_eq!(init("dcae", Preset::Paper, InputKind::Mnist), (WeightInit::Glorot, true));
+        assert_eq!(init("dcae", Preset::PaperText, InputKind::Mnist), (WeightInit::Pytorch, false));
+        for m in ["ocnn", "ics"] {
             assert_eq!(init(m, Preset::Paper, InputKind::Mnist), (WeightInit::Pytorch, false), "{m}");
         }
     }
 
     #[test]
-    fn the_reference_preset_changes_deep_svdd_on_images_only() {
-        let paper = |m, input| Config::preset(m, Preset::Paper, input).unwrap().to_json();
-        let reference = |m, input| Config::preset(m, Preset::Reference, input).unwrap();
-        let c = reference("dsvdd", InputKind::Mnist);
-        assert_eq!((c.pretrain_epochs, c.pretrain_lr_milestone, c.epochs, c.lr_milestone), (150, 150, 150, 50));
-        assert_eq!((c.pretrain_weight_decay, c.leaky_slope, c.weight_decay), (1e-3, 0.01, 1e-6));
-        assert_eq!((c.weight_init, c.dictionary_init), (WeightInit::Glorot, true));
-        assert_eq!(reference("dsvdd-soft", InputKind::Cifar).leaky_slope, 0.01);
-        assert_eq!(reference("dsvdd", InputKind::Tabular(4)).to_json(), paper("dsvdd", InputKind::Tabular(4)));
-        for m in ["ocnn", "dcae", "ics", "ganocc", "minlgan"] {
-            assert_eq!(reference(m, InputKind::Mnist).to_json(), paper(m, InputKind::Mnist), "{m}");
+    fn the_paper_preset_differs_from_the_papers_text_for_deep_svdd_on_images_only() {
+        let text = |m, input| Config::preset(m, Preset::PaperText, input).unwrap().to_json();
+        let paper = |m, input| Config::preset(m, Preset::Paper, input).unwrap();
+        for m in ["dsvdd", "dcae"] {
+            let c = paper(m, InputKind::Mnist);
+            assert_eq!((c.pretrain_epochs, c.pretrain_lr_milestone, c.epochs, c.lr_milestone), (150, 150, 150, 50));
+            assert_eq!((c.pretrain_weight_decay, c.leaky_slope, c.weight_decay), (1e-3, 0.01, 1e-6));
+            let t = Config::preset(m, Preset::PaperText, InputKind::Mnist).unwrap();
+            assert_eq!((t.pretrain_epochs, t.epochs, t.leaky_slope), (350, 250, 0.1), "{m}");
+        }
+        assert_eq!(paper("dsvdd-soft", InputKind::Cifar).leaky_slope, 0.01);
+        assert_eq!(paper("dsvdd", InputKind::Tabular(4)).to_json(), text("dsvdd", InputKind::Tabular(4)));
+        for m in ["ocnn", "ics", "ganocc", "minlgan"] {
+            assert_eq!(paper(m, InputKind::Mnist).to_json(), text(m, InputKind::Mnist), "{m}");
         }
     }
 
     #[test]
     fn ganocc_weights_the_real_data_loss_higher_in_every_preset() {
-        for preset in [Preset::Quick, Preset::Paper, Preset::Reference] {
+        for preset in [Preset::Quick, Preset::Paper, Preset::PaperText] {
             for input in [InputKind::Mnist, InputKind::Cifar, InputKind::Tabular(6)] {
                 let c = Config::preset("ganocc", preset, input).unwrap();
                 assert_eq!((c.alpha_data, c.alpha_z), (2.0, 1.0));

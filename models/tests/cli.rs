@@ -370,6 +370,43 @@ fn a_run_never_overwrites_another_runs_folder_or_model() {
     let _ = std::fs::remove_dir_all(&out);
 }
 
+/// `--preset reference` is the paper preset's earlier name: the same configuration, so the same
+/// run; `--preset paper-text` (the Deep SVDD paper's stated schedule and slope) is another.
+#[test]
+fn the_reference_preset_is_the_paper_preset_and_paper_text_another() {
+    let out = tmp("presets");
+    let o_str = out.to_str().unwrap();
+    let run = |preset: &str| {
+        train(&[
+            "--method",
+            "dsvdd",
+            "--preset",
+            preset,
+            "--pretrain-epochs",
+            "1",
+            "--epochs",
+            "1",
+            "--quiet",
+            "--out",
+            o_str,
+        ])
+    };
+    let paper = run("paper");
+    assert!(paper.status.success(), "{}", String::from_utf8_lossy(&paper.stderr));
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(results["config"]["leaky_slope"], 0.01);
+    assert_eq!(results["config"]["dictionary_init"], true);
+    let reference = run("reference");
+    assert!(reference.status.success(), "{}", String::from_utf8_lossy(&reference.stderr));
+    assert_eq!(auc_line(&reference), auc_line(&paper));
+    let text = run("paper-text");
+    let err = String::from_utf8_lossy(&text.stderr);
+    assert_eq!(text.status.code(), Some(2), "{err}");
+    assert!(err.contains("holds a run with other settings (config."), "{err}");
+    let _ = std::fs::remove_dir_all(&out);
+}
+
 #[test]
 fn flags_the_method_does_not_read_are_warned_about() {
     // The missing data folder ends each run right after the flags are read.

@@ -54,8 +54,9 @@ struct Args {
     #[arg(long, default_value = "auto")]
     device: String,
     /// quick (about a minute per MNIST class on 2 cores) | paper (the papers' schedules; Deep
-    /// SVDD on images starts from Glorot weights and a dictionary first layer) | reference
-    /// (paper, except Deep SVDD on images with the authors' code's schedule and slope)
+    /// SVDD and its DCAE on images as the authors' code ran them) | paper-text (paper, except
+    /// Deep SVDD and the DCAE with the schedule and slope the paper's text states); reference
+    /// is paper's earlier name
     #[arg(long, default_value = "quick")]
     preset: String,
     /// Training epochs (Deep SVDD, OC-NN, GANOCC: one D_k each, MinLGAN; default: the preset's)
@@ -83,8 +84,8 @@ struct Args {
     /// Adam's weight decay (Deep SVDD) or the L2 weight on convolutions (ICS)
     #[arg(long)]
     weight_decay: Option<f32>,
-    /// Negative slope of the leaky ReLUs in the encoder and decoder (default 0.1; reference
-    /// preset 0.01)
+    /// Negative slope of the leaky ReLUs in the encoder and decoder (default 0.1; Deep SVDD and
+    /// DCAE on images, paper preset: 0.01)
     #[arg(long)]
     leaky_slope: Option<f32>,
     /// Initial weights of the encoder and decoder: pytorch (Kaiming uniform, a = √5) | glorot
@@ -185,7 +186,12 @@ fn config(a: &Args, input: InputKind) -> Result<Config> {
     let preset = choice(
         "--preset",
         &a.preset,
-        &[("quick", Preset::Quick), ("paper", Preset::Paper), ("reference", Preset::Reference)],
+        &[
+            ("quick", Preset::Quick),
+            ("paper", Preset::Paper),
+            ("paper-text", Preset::PaperText),
+            ("reference", Preset::Paper),
+        ],
     )?;
     let mut c = Config::preset(&a.method, preset, input)?;
     if let Some(v) = a.epochs {
