@@ -37,6 +37,18 @@ fn a_short_run_beats_chance_and_its_saved_model_scores_the_same() {
     // ρ = 10 % of the 1000 training images are atypical.
     let csv = std::fs::read_to_string(out.join("split.csv")).unwrap();
     assert_eq!(csv.lines().skip(1).filter(|l| l.ends_with(",1")).count(), 100);
+    // The classifier along the iterations (every 4th of 100), the last row being the kept model.
+    let rows: Vec<Vec<f64>> = std::fs::read_to_string(out.join("iteration_auc.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows.iter().map(|r| r[0] as usize).collect::<Vec<_>>(), (1..=25).map(|k| 4 * k).collect::<Vec<_>>());
+    let kept = results(&out)["auc_roc"].as_f64().unwrap();
+    assert!((rows[24][1] - kept).abs() < 1e-6, "last row {} against the run's AUC {kept}", rows[24][1]);
+    assert!(out.join("iteration_auc.png").is_file());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("as the authors' code does, would keep iteration"));
 
     assert_score_reproduces(&out, auc);
     let _ = std::fs::remove_dir_all(&out);

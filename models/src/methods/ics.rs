@@ -33,6 +33,7 @@
 //! of constraint 3. The element-wise absolute difference (the Siamese-network L1 distance)
 //! keeps the learned dense layer and makes dist symmetric, as a distance must be.
 
+use super::ics_snapshots::{self, Snapshot};
 use super::Detector;
 use crate::batch::{batch, map_in_chunks};
 use crate::config::Config;
@@ -235,6 +236,9 @@ pub struct Ics {
     /// Kept after `fit` for the reports (split pictures, the SSIM baseline); not saved.
     ae: Option<Autoencoder>,
     split: Option<Split>,
+    /// The classifier at every point of its loss curve in the last `fit`, scored on the test
+    /// split by [`Detector::write_reports`] (reporting only; not saved).
+    snapshots: Vec<Snapshot>,
     /// SSIM's data range L for that split: with `--ssim-range 0` the *training* images' range,
     /// which the SSIM baseline must reuse rather than take the test images'.
     split_range: f32,
@@ -253,7 +257,7 @@ impl Ics {
             let b = Tensor::param(vec![0.0], &[1], device)?;
             Dense { weight: s.param("weight", w), bias: s.param("bias", b) }
         };
-        Ok(Ics { cfg, input, rng, vars, net, dist, ae: None, split: None, split_range: 0.0 })
+        Ok(Ics { cfg, input, rng, vars, net, dist, ae: None, split: None, snapshots: Vec::new(), split_range: 0.0 })
     }
 
     fn device(&self) -> Device {
@@ -346,6 +350,7 @@ impl Ics {
 
     /// Step 2: the three losses stepped in turn for `cfg.iterations` iterations (§2.3), from
     /// iteration `resumed_at` with the streams in `st` when resuming, else from the start.
+    /// Returns the classifier's weights at every point of the loss curve.
     fn train_classifier(
         &self,
         train: &Dataset,
@@ -354,7 +359,7 @@ impl Ics {
         st: &mut LoopState,
         resumed_at: Option<usize>,
         run: &mut Run,
-    ) -> Result<()> {
+    ) -> Result<Vec<Snapshot>> {
         let (typical, atypical) = (split.typical_indices(), split.atypical_indices());
         let constraints = self.cfg.ics_constraints;
         check_split_sizes(train.len(), self.cfg.rho, constraints)?;
@@ -378,6 +383,8 @@ impl Ics {
         let pb = run.bar(PHASE, iters as u64);
         pb.set_position(start as u64);
         let phases = ["ics-closeness", "ics-intra-class", "ics-dispersion"];
+        let classifier = self.vars.params_under("net.");
+        let mut snapshots = Vec::new();
         // Per phase, over the current logging interval: loss sum, steps, samples, seconds.
         let (mut sums, mut counts, mut samples, mut secs) = ([0.0f64; 3], [0usize; 3], [0usize; 3], [0.0f64; 3]);
         for it in start..iters {
@@ -435,6 +442,7 @@ impl Ics {
                 }
                 pb.set_message(msg);
                 (sums, counts, samples, secs) = ([0.0; 3], [0; 3], [0; 3], [0.0; 3]);
+                snapshots.push(Snapshot::take(it + 1, &classifier));
                 // Checkpoint here, where the interval's sums are empty: the history holds all
                 // there is of the iterations so far.
                 if run.checkpoint.is_some() {
@@ -446,7 +454,7 @@ impl Ics {
         }
         pb.finish_and_clear();
         run.completed.push(PHASE.to_string());
-        Ok(())
+        Ok(snapshots)
     }
 
     /// `typical.png`, `atypical.png` (32 random samples of each subset, the paper's Figure 1)
@@ -504,7 +512,7 @@ impl Detector for Ics {
         if let Some(out) = run.out.clone() {
             self.write_split(&out, train, &split)?;
         }
-        self.train_classifier(train, &split, &ae, &mut st, resumed_at, run)?;
+        self.snapshots = self.train_classifier(train, &split, &ae, &mut st, resumed_at, run)?;
         (self.ae, self.split, self.split_range) = (Some(ae), Some(split), self.ssim_range(train));
         Ok(())
     }
@@ -532,6 +540,26 @@ impl Detector for Ics {
     }
 
     fn set_state(&mut self, _: &BTreeMap<String, String>) -> Result<()> {
+        Ok(())
+    }
+
+    /// `iteration_auc.csv` / `.png`: the test AUC at every point of the loss curve, and what the
+    /// authors' checkpoint choice by test labels would have reported (`ics_snapshots`).
+    /// Reporting only: the kept model is the last iteration's, already scored and saved.
+    fn write_reports(&self, out: &Path, test: &Dataset, labels: &[u8]) -> Result<()> {
+        if self.snapshots.is_empty() {
+            return Ok(());
+        }
+        let params = self.vars.params_under("net.");
+        let rows = ics_snapshots::score_snapshots(&self.snapshots, &params, labels, || self.logits(test))?;
+        ics_snapshots::write(out, &rows)?;
+        if let (Some(chosen), Some(last)) = (ics_snapshots::authors_selection(&rows), rows.last()) {
+            eprintln!(
+                "ics: choosing by 30 % of the test labels, as the authors' code does, would keep iteration {} \
+                 (AUC {:.4} on the other 70 %); this run keeps iteration {} ({:.4} on those 70 %)",
+                chosen.iteration, chosen.last70, last.iteration, last.last70
+            );
+        }
         Ok(())
     }
 

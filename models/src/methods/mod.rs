@@ -5,6 +5,7 @@ pub mod dcae;
 pub mod dsvdd;
 pub mod ganocc;
 pub mod ics;
+mod ics_snapshots;
 pub mod minlgan;
 pub mod ocnn;
 
