@@ -34,3 +34,11 @@ pub use error::{Error, Result};
 pub use rng::Rng;
 pub use shape::Shape;
 pub use tensor::Tensor;
+
+/// Marks the end of one step of work that is not an optimiser step (one chunk of an evaluation):
+/// the pool of reused host buffers frees those the last few steps did not take, as it does after
+/// every optimiser step. Without it, a long evaluation after training kept up to the pool's cap
+/// of idle buffers (ICS scoring 25 snapshots of its classifier: +330 MB of resident memory).
+pub fn mark_step() {
+    pool::end_step();
+}

@@ -40,6 +40,7 @@ pub fn map_in_chunks(
     let all: Vec<usize> = (0..ds.len()).collect();
     for idx in all.chunks(chunk.max(1)) {
         out.extend(f(&batch(ds, idx, device)?)?);
+        engine::mark_step();
     }
     Ok(out)
 }
