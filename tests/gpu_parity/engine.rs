@@ -83,6 +83,7 @@ fn gpu_parity_engine_ops_with_backward() {
     check("sum keepdim", std::slice::from_ref(&x), |t| t[0].sum(&[1, 3], true));
     check("mean_all", std::slice::from_ref(&x), |t| t[0].sqr()?.mean_all());
     check("max_pool2d", std::slice::from_ref(&x), |t| t[0].max_pool2d(2, 2, 0));
+    check("avg_pool2d", std::slice::from_ref(&x), |t| t[0].avg_pool2d(2, 2));
     check("upsample_nearest", std::slice::from_ref(&x), |t| t[0].upsample_nearest(2));
     check("leaky_relu·sigmoid", std::slice::from_ref(&x), |t| t[0].leaky_relu(0.1)?.sigmoid());
     let bias = input(&mut rng, &[1, 2, 1, 7]);

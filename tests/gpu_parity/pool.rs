@@ -1,6 +1,7 @@
-//! Max pooling on the GPU vs `kernels::cpu::pool`.
+//! Max and average pooling on the GPU vs `kernels::cpu::pool` and `kernels::cpu::avg_pool`.
 
 use crate::{assert_close, down, gpu, poisoned, up, Rng};
+use kernels::cpu::avg_pool::AvgPool2dGeom;
 use kernels::cpu::pool::Pool2dGeom;
 use kernels::gpu::GpuBuffer;
 use kernels::{cpu, gpu};
@@ -52,5 +53,38 @@ fn gpu_parity_max_pool2d_backward() {
         gpu::pool::max_pool2d_backward(&geom, &up(ctx, &dy), &gam, &dx).unwrap();
         // Same additions in the same order as the CPU: the tolerance only covers fma.
         assert_close(&format!("max_pool2d_backward {geom:?}"), &down(&dx), &want, 1e-6);
+    }
+}
+
+fn avg_geometries() -> Vec<AvgPool2dGeom> {
+    let g = |n, c, h, w, k, stride| AvgPool2dGeom { n, c, h, w, k, stride };
+    vec![
+        g(2, 3, 8, 8, 2, 2),
+        g(1, 2, 7, 9, 3, 2), // overlapping windows
+        g(2, 1, 5, 5, 3, 1),
+        g(3, 5, 28, 28, 2, 2),
+        g(1, 3, 9, 7, 2, 2), // odd sizes: the last row and column are dropped
+        g(2, 2, 4, 6, 4, 3),
+    ]
+}
+
+#[test]
+fn gpu_parity_avg_pool2d_forward_and_backward() {
+    let ctx = gpu!();
+    let mut rng = Rng::new(8);
+    for geom in avg_geometries() {
+        let x = rng.vec(geom.x_len(), -1.0, 1.0);
+        let mut want_y = vec![f32::NAN; geom.y_len()];
+        cpu::avg_pool::avg_pool2d_forward(&geom, &x, &mut want_y);
+        let y = poisoned(ctx, geom.y_len());
+        gpu::avg_pool::avg_pool2d_forward(&geom, &up(ctx, &x), &y).unwrap();
+        // The same additions in the same order, then one division: the tolerance only covers fma.
+        assert_close(&format!("avg_pool2d_forward {geom:?}"), &down(&y), &want_y, 1e-6);
+        let dy = rng.vec(geom.y_len(), -1.0, 1.0);
+        let mut want = vec![f32::NAN; geom.x_len()];
+        cpu::avg_pool::avg_pool2d_backward(&geom, &dy, &mut want);
+        let dx = poisoned(ctx, geom.x_len());
+        gpu::avg_pool::avg_pool2d_backward(&geom, &up(ctx, &dy), &dx).unwrap();
+        assert_close(&format!("avg_pool2d_backward {geom:?}"), &down(&dx), &want, 1e-6);
     }
 }

@@ -1,9 +1,11 @@
-//! Max pooling; the backward routes each gradient to its window's argmax.
+//! Pooling: max (the backward routes each gradient to its window's argmax) and average (the
+//! backward spreads each gradient evenly over its window).
 
 use super::expect_rank;
 use crate::autograd::record;
 use crate::device::gpu_err;
 use crate::{Device, Error, Result, Shape, Storage, Tensor};
+use kernels::cpu::avg_pool::{avg_pool2d_backward, avg_pool2d_forward, AvgPool2dGeom};
 use kernels::cpu::pool::{max_pool2d_backward, max_pool2d_forward, Pool2dGeom};
 use kernels::gpu::{self as gk, GpuBuffer};
 use std::sync::Arc;
@@ -62,6 +64,47 @@ impl Tensor {
                         lhs: d.to_string(),
                         rhs: "its forward's device".into(),
                     })
+                }
+            };
+            Ok(vec![Some(Tensor::constant(dx, in_shape.clone()))])
+        })
+    }
+
+    /// Average pooling of `n × c × h × w` over unpadded `k × k` windows (Keras'
+    /// `AveragePooling2D`: at stride 2 a plane of odd size drops its last row or column).
+    pub fn avg_pool2d(&self, k: usize, stride: usize) -> Result<Tensor> {
+        expect_rank("avg_pool2d", self, 4)?;
+        let d = self.dims();
+        let g = AvgPool2dGeom { n: d[0], c: d[1], h: d[2], w: d[3], k, stride };
+        if !g.is_valid() {
+            return Err(Error::invalid("avg_pool2d", format!("window {k}, stride {stride} on shape {d:?}")));
+        }
+        let sx = self.storage();
+        let y = match sx.device() {
+            Device::Cpu => {
+                let mut y = crate::pool::take_for_overwrite(g.y_len());
+                avg_pool2d_forward(&g, sx.cpu(), &mut y);
+                Storage::Cpu(y)
+            }
+            Device::Gpu => {
+                let y = Storage::gpu_uninit("avg_pool2d", g.y_len())?;
+                gk::avg_pool::avg_pool2d_forward(&g, sx.gpu(), &y).map_err(gpu_err("avg_pool2d"))?;
+                Storage::Gpu(y)
+            }
+        };
+        let in_shape = self.shape().clone();
+        record("avg_pool2d", y, Shape::new(&[g.n, g.c, g.oh(), g.ow()]), &[self], move |dy| {
+            let sd = dy.storage();
+            let dx = match sd.device() {
+                Device::Cpu => {
+                    let mut dx = crate::pool::take_for_overwrite(g.x_len());
+                    avg_pool2d_backward(&g, sd.cpu(), &mut dx);
+                    Storage::Cpu(dx)
+                }
+                Device::Gpu => {
+                    let dx = Storage::gpu_uninit("avg_pool2d", g.x_len())?;
+                    gk::avg_pool::avg_pool2d_backward(&g, sd.gpu(), &dx).map_err(gpu_err("avg_pool2d"))?;
+                    Storage::Gpu(dx)
                 }
             };
             Ok(vec![Some(Tensor::constant(dx, in_shape.clone()))])

@@ -8,6 +8,7 @@
 //!   seeded run is bit-for-bit repeatable.
 
 pub mod activation;
+pub mod avg_pool;
 pub mod binary;
 pub mod conv;
 pub mod gemm;

@@ -19,6 +19,7 @@ mod buffer;
 mod context;
 
 pub mod activation;
+pub mod avg_pool;
 pub mod binary;
 pub mod conv;
 pub mod gemm;
