@@ -27,11 +27,22 @@ pub struct AdamConfig {
     pub eps: f32,
     /// L2 penalty added to the gradient (PyTorch `Adam(weight_decay=…)`; Deep SVDD's λ).
     pub weight_decay: f32,
+    /// Divide the moments by 1 − βᵗ (Adam); off, with β₁ = 0, the update is RMSprop's
+    /// ([`AdamConfig::rmsprop`]).
+    pub bias_correction: bool,
+}
+
+impl AdamConfig {
+    /// RMSprop as Keras and PyTorch write it, `v ← ρv + (1−ρ)g²; w ← w − lr·g/(√v + ε)`: Adam
+    /// with β₁ = 0 (the first moment is the gradient), β₂ = ρ and no bias correction.
+    pub fn rmsprop(lr: f32, rho: f32, eps: f32) -> AdamConfig {
+        AdamConfig { lr, beta1: 0.0, beta2: rho, eps, weight_decay: 0.0, bias_correction: false }
+    }
 }
 
 impl Default for AdamConfig {
     fn default() -> Self {
-        AdamConfig { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 }
+        AdamConfig { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0, bias_correction: true }
     }
 }
 
@@ -90,6 +101,7 @@ impl Optimizer for Adam {
         crate::pool::end_step();
         self.t += 1;
         let c = self.config;
+        let t = c.bias_correction.then_some(self.t);
         for (i, p) in self.params.iter().enumerate() {
             let Some(g) = p.grad() else { continue };
             let gs = g.storage();
@@ -99,18 +111,7 @@ impl Optimizer for Adam {
             }
             p.update(|w| match w {
                 Storage::Cpu(w) => {
-                    adam_step(
-                        w,
-                        gs.cpu(),
-                        m.cpu_mut(),
-                        v.cpu_mut(),
-                        c.lr,
-                        c.beta1,
-                        c.beta2,
-                        c.eps,
-                        c.weight_decay,
-                        self.t,
-                    );
+                    adam_step(w, gs.cpu(), m.cpu_mut(), v.cpu_mut(), c.lr, c.beta1, c.beta2, c.eps, c.weight_decay, t);
                     Ok(())
                 }
                 Storage::Gpu(w) => gk::optim::adam_step(
@@ -123,7 +124,7 @@ impl Optimizer for Adam {
                     c.beta2,
                     c.eps,
                     c.weight_decay,
-                    self.t,
+                    t,
                 )
                 .map_err(gpu_err("adam")),
             })?;

@@ -11,15 +11,19 @@ fn gpu_parity_adam() {
     let ctx = gpu!();
     let mut rng = Rng::new(70);
     for n in SIZES {
-        for (lr, wd) in [(1e-3f32, 0.0f32), (1e-2, 1e-2)] {
+        // The last case is RMSprop's form: β₁ = 0, no bias correction.
+        for (lr, wd, b1, corrected) in
+            [(1e-3f32, 0.0f32, 0.9f32, true), (1e-2, 1e-2, 0.9, true), (1e-3, 0.0, 0.0, false)]
+        {
             let mut w = rng.vec(n, -1.0, 1.0);
             let (mut m, mut v) = (vec![0.0; n], vec![0.0; n]);
             let (gw, gm, gv) = (up(ctx, &w), up(ctx, &m), up(ctx, &v));
             for t in 1..=3u64 {
                 let g = rng.vec(n, -1.0, 1.0);
-                cpu::optim::adam_step(&mut w, &g, &mut m, &mut v, lr, 0.9, 0.999, 1e-8, wd, t);
-                gpu::optim::adam_step(&gw, &up(ctx, &g), &gm, &gv, lr, 0.9, 0.999, 1e-8, wd, t).unwrap();
-                let what = format!("adam n={n} lr={lr} wd={wd} t={t}");
+                let t = corrected.then_some(t);
+                cpu::optim::adam_step(&mut w, &g, &mut m, &mut v, lr, b1, 0.999, 1e-8, wd, t);
+                gpu::optim::adam_step(&gw, &up(ctx, &g), &gm, &gv, lr, b1, 0.999, 1e-8, wd, t).unwrap();
+                let what = format!("adam n={n} lr={lr} wd={wd} β₁={b1} t={t:?}");
                 assert_close(&format!("{what}: w"), &down(&gw), &w, TOL);
                 assert_close(&format!("{what}: m"), &down(&gm), &m, TOL);
                 assert_close(&format!("{what}: v"), &down(&gv), &v, TOL);

@@ -5,7 +5,9 @@ use rayon::prelude::*;
 
 /// One Adam step (Kingma & Ba, with PyTorch's L2-style weight decay added to the gradient):
 /// `g ← g + λw; m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; w ← w − lr·m̂/(√v̂ + ε)`,
-/// where `m̂ = m/(1−β₁ᵗ)` and `v̂ = v/(1−β₂ᵗ)` for step `t ≥ 1`.
+/// where `m̂ = m/(1−β₁ᵗ)` and `v̂ = v/(1−β₂ᵗ)` for step `t = Some(t ≥ 1)`; with `t = None`
+/// there is no bias correction (`m̂ = m`, `v̂ = v`), which with β₁ = 0 is RMSprop exactly as Keras
+/// and PyTorch write it: `v ← ρv + (1−ρ)g²; w ← w − lr·g/(√v + ε)` with ρ = β₂.
 ///
 /// Chunks of the parameter run in parallel when it is large (a DCGAN's first layer has 627 k
 /// weights: serial, the update was 4 % of a two-thread training step); every element's
@@ -21,11 +23,10 @@ pub fn adam_step(
     beta2: f32,
     eps: f32,
     weight_decay: f32,
-    t: u64,
+    t: Option<u64>,
 ) {
     assert!(g.len() == w.len() && m.len() == w.len() && v.len() == w.len(), "adam_step: lengths differ");
-    let bc1 = 1.0 - beta1.powi(t as i32);
-    let bc2 = 1.0 - beta2.powi(t as i32);
+    let (bc1, bc2) = bias_corrections(beta1, beta2, t);
     // Zipped slices, no indexing: the loop has no bounds checks and vectorises.
     let update = |w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]| {
         for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
@@ -45,6 +46,14 @@ pub fn adam_step(
             .zip(m.par_chunks_mut(CHUNK))
             .zip(v.par_chunks_mut(CHUNK))
             .for_each(|(((w, g), m), v)| update(w, g, m, v));
+    }
+}
+
+/// Adam's bias corrections `(1 − β₁ᵗ, 1 − β₂ᵗ)`, or `(1, 1)` for none; the GPU uses the same.
+pub fn bias_corrections(beta1: f32, beta2: f32, t: Option<u64>) -> (f32, f32) {
+    match t {
+        Some(t) => (1.0 - beta1.powi(t as i32), 1.0 - beta2.powi(t as i32)),
+        None => (1.0, 1.0),
     }
 }
 
@@ -89,7 +98,7 @@ mod tests {
         let (mut w1, mut m1, mut v1) = (w0.clone(), wave(0.05), wave(0.03).iter().map(|x| x * x).collect::<Vec<_>>());
         let (mut w2, mut m2, mut v2) = (w1.clone(), m1.clone(), v1.clone());
         for t in 1..=3 {
-            adam_step(&mut w1, &g, &mut m1, &mut v1, 1e-3, 0.9, 0.999, 1e-8, 1e-6, t);
+            adam_step(&mut w1, &g, &mut m1, &mut v1, 1e-3, 0.9, 0.999, 1e-8, 1e-6, Some(t));
             reference(&mut w2, &g, &mut m2, &mut v2, 1e-3, 1e-6, t);
         }
         let bits = |x: &[f32]| x.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
@@ -97,5 +106,23 @@ mod tests {
         assert_eq!(bits(&m1), bits(&m2));
         assert_eq!(bits(&v1), bits(&v2));
         assert_ne!(bits(&w1), bits(&w0), "the step changed nothing");
+    }
+
+    #[test]
+    fn without_bias_correction_and_beta1_zero_adam_is_rmsprop() {
+        let (rho, eps, lr) = (0.9f32, 1e-7f32, 1e-3f32);
+        let (mut w, mut m, mut v) = (vec![0.5f32, -0.25, 2.0], vec![0.0; 3], vec![0.0; 3]);
+        let (mut w_ref, mut a) = (w.clone(), vec![0.0f32; 3]);
+        for step in 0..4 {
+            let g: Vec<f32> = (0..3).map(|i| ((i + step) as f32 * 0.7).cos()).collect();
+            adam_step(&mut w, &g, &mut m, &mut v, lr, 0.0, rho, eps, 0.0, None);
+            for i in 0..3 {
+                a[i] = rho * a[i] + (1.0 - rho) * g[i] * g[i];
+                w_ref[i] -= lr * g[i] / (a[i].sqrt() + eps);
+            }
+            assert_eq!(m, g, "with β₁ = 0 the first moment is the gradient");
+        }
+        assert_eq!(w, w_ref);
+        assert_eq!(v, a);
     }
 }

@@ -21,7 +21,8 @@ struct Params {
     _pad: [u32; 3],
 }
 
-/// One Adam step (PyTorch's L2-style weight decay): see [`crate::cpu::optim::adam_step`].
+/// One Adam step (PyTorch's L2-style weight decay; `t = None`: no bias correction, RMSprop with
+/// β₁ = 0): see [`crate::cpu::optim::adam_step`].
 #[allow(clippy::too_many_arguments)]
 pub fn adam_step(
     w: &GpuBuffer,
@@ -33,13 +34,12 @@ pub fn adam_step(
     beta2: f32,
     eps: f32,
     weight_decay: f32,
-    t: u64,
+    t: Option<u64>,
 ) -> Result<()> {
     let n = w.len();
     check_lens("adam_step", &[("g", g.len(), n), ("m", m.len(), n), ("v", v.len(), n)])?;
     // The same f32 expressions as the CPU, so both divide by identical corrections.
-    let bc1 = 1.0 - beta1.powi(t as i32);
-    let bc2 = 1.0 - beta2.powi(t as i32);
+    let (bc1, bc2) = crate::cpu::optim::bias_corrections(beta1, beta2, t);
     let p =
         Params { n: u32_of(n, "parameters")?, _pad0: 0, lr, beta1, beta2, eps, weight_decay, bc1, bc2, _pad: [0; 3] };
     w.context().launch(&SHADER, "adam", &[], &p, &[w, g, m, v], grid_elems(n)?)
