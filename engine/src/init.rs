@@ -46,7 +46,35 @@ pub fn normal(dims: &[usize], mean: f32, std: f32, rng: &mut Rng, device: Device
     Tensor::param((0..n).map(|_| mean + std * rng.normal()).collect(), dims, device)
 }
 
+/// A trainable tensor from N(0, std²) truncated at ±2·std (values beyond are drawn again), as
+/// TensorFlow's `truncated_normal` and Keras' `TruncatedNormal` initialiser draw.
+pub fn truncated_normal(dims: &[usize], std: f32, rng: &mut Rng, device: Device) -> Result<Tensor> {
+    let n = dims.iter().product();
+    let draw = |rng: &mut Rng| loop {
+        let z = rng.normal();
+        if z.abs() <= 2.0 {
+            return std * z;
+        }
+    };
+    Tensor::param((0..n).map(|_| draw(rng)).collect(), dims, device)
+}
+
 fn param_uniform(dims: &[usize], bound: f32, rng: &mut Rng, device: Device) -> Result<Tensor> {
     let n = dims.iter().product();
     Tensor::param((0..n).map(|_| rng.uniform_range(-bound, bound)).collect(), dims, device)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_truncated_normal_stays_within_two_std_with_the_truncated_spread() {
+        let t = truncated_normal(&[200, 100], 0.01, &mut Rng::new(4), Device::Cpu).unwrap().to_vec();
+        assert!(t.iter().all(|v| v.abs() <= 0.02));
+        let mean = t.iter().sum::<f32>() / t.len() as f32;
+        let sd = (t.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / t.len() as f32).sqrt();
+        // A normal cut at ±2σ keeps 0.8796·σ of its spread.
+        assert!(mean.abs() < 2e-4 && (sd / 0.01 - 0.8796).abs() < 0.01, "mean {mean}, sd {sd}");
+    }
 }

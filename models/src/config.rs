@@ -76,6 +76,29 @@ pub enum Preset {
     /// decay beyond 1e-6 (and the DCAE baseline from PyTorch's initialisation, as `--method dcae`
     /// ran before).
     PaperText,
+    /// The configuration of the authors' released code where it differs from the paper's text
+    /// and we follow it: ICS on images (`IcsRecipe::Authors`). For Deep SVDD and its DCAE this is
+    /// `Paper`, which already follows their code; other methods have no code we follow.
+    Authors,
+}
+
+/// ICS: whose networks and training loop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IcsRecipe {
+    /// The paper's text (§2–3): an AlexNet-like classifier at LeNet size, the three losses stepped
+    /// in turn on fresh batches, the DCAE of Deep SVDD for the split (`methods::ics`).
+    Paper,
+    /// The authors' Keras code: its batch-norm classifier and autoencoder, joint distance steps
+    /// then classifier steps on balanced batches (`methods::ics::authors`).
+    Authors,
+}
+
+impl IcsRecipe {
+    pub const NAMES: [(&'static str, IcsRecipe); 2] = [("paper", IcsRecipe::Paper), ("authors", IcsRecipe::Authors)];
+
+    pub fn name(self) -> &'static str {
+        Self::NAMES.iter().find(|(_, r)| *r == self).map(|(n, _)| *n).unwrap_or("paper")
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,9 +153,10 @@ pub struct Config {
     pub pretrain_lr_milestone: usize,
     pub batch_size: usize,
     /// λ: L2 weight decay, main phase: Adam's, except ICS, whose losses carry λ·Σ‖W‖² of the
-    /// convolution kernels instead.
+    /// convolution kernels instead (the authors' recipe: of every kernel).
     pub weight_decay: f32,
-    /// L2 weight decay in Adam, autoencoder (pretraining / DCAE) phase.
+    /// L2 weight decay in Adam, autoencoder (pretraining / DCAE) phase; in ICS's authors' recipe
+    /// λ of the λ·Σ‖W‖² its autoencoder's loss carries instead.
     pub pretrain_weight_decay: f32,
     /// ν: the expected outlier share (soft-boundary Deep SVDD, OC-NN).
     pub nu: f32,
@@ -162,6 +186,8 @@ pub struct Config {
     /// ICS: dropout rate on the classifier's dense-layer inputs while it trains (0 = none).
     pub dropout: f32,
     pub iterations: usize,
+    /// ICS: the paper's text or the authors' code (`--preset authors`).
+    pub ics_recipe: IcsRecipe,
     /// GAN methods: the generator's noise dimension.
     pub z_dim: usize,
     /// GANOCC: "train until" thresholds — G until L_G < g_loss_threshold; D_k until its real and
@@ -185,6 +211,9 @@ pub struct Config {
 
 impl Config {
     pub fn preset(method: &str, preset: Preset, input: InputKind) -> Result<Config> {
+        if preset == Preset::Authors {
+            return Config::authors_preset(method, input);
+        }
         if preset == Preset::Paper {
             let mut c = Config::preset(method, Preset::PaperText, input)?;
             if DEEP_SVDD_CODE.contains(&method) && !matches!(input, InputKind::Tabular(_)) {
@@ -203,8 +232,8 @@ impl Config {
         let tabular = matches!(input, InputKind::Tabular(_));
         // Paper: Deep SVDD 150 + 100 epochs (lr 1e-4 then 1e-5), DCAE 250 + 100, batch 200.
         let (epochs, milestone, pre, pre_milestone) = match preset {
-            // (`Paper` returned above, built on this arm.)
-            Preset::Paper | Preset::PaperText => (250, 150, 350, 250),
+            // (`Paper` and `Authors` returned above, built on this arm.)
+            Preset::Paper | Preset::PaperText | Preset::Authors => (250, 150, 350, 250),
             Preset::Quick if tabular => (30, 20, 20, 15),
             Preset::Quick => (10, 7, 10, 7),
         };
@@ -232,6 +261,7 @@ impl Config {
             ssim_range: 0.0,
             dropout: 0.0,
             iterations: 0,
+            ics_recipe: IcsRecipe::Paper,
             z_dim: 100,
             g_loss_threshold: 1.0,
             d_real_threshold: 0.1,
@@ -304,6 +334,34 @@ impl Config {
         Ok(c)
     }
 
+    /// [`Preset::Authors`]: the paper preset with the settings of the authors' code.
+    fn authors_preset(method: &str, input: InputKind) -> Result<Config> {
+        let mut c = Config::preset(method, Preset::Paper, input)?;
+        match method {
+            "dsvdd" | "dsvdd-soft" | "dcae" => Ok(c),
+            "ics" if !matches!(input, InputKind::Tabular(_)) => {
+                // `deep-occ-using-ics` (Keras; its main.py and models/train.py): 800 "epochs" of
+                // 3 distance steps and 4 classifier steps, batch 64, Adam lr 3e-4 (β₁ 0.5), L2
+                // 1e-3·Σ‖W‖² on every kernel, dropout 0.5; the autoencoder 50 epochs of RMSprop
+                // at lr 1e-3 with L2 1e-5·Σ‖W‖² on its kernels added to a per-pixel MSE (both
+                // weight decays are the loss-form coefficients here); SSIM by scikit-image, whose
+                // range for float images is 2.
+                c.ics_recipe = IcsRecipe::Authors;
+                (c.iterations, c.batch_size, c.lr, c.weight_decay, c.dropout) = (800, 64, 3e-4, 1e-3, 0.5);
+                (c.pretrain_epochs, c.pretrain_lr, c.pretrain_weight_decay) = (50, 1e-3, 1e-5);
+                c.pretrain_lr_milestone = c.pretrain_epochs;
+                c.ssim_range = 2.0;
+                Ok(c)
+            }
+            "ics" => Err(Error::config(
+                "--preset authors: the ICS authors' code has image networks only; use --preset paper for tabular data",
+            )),
+            m => Err(Error::config(format!(
+                "--preset authors: {m} has no released code that oneclass follows; use --preset paper"
+            ))),
+        }
+    }
+
     pub fn to_json(&self) -> Value {
         // f32 → the decimal it was written as (1e-4, not 0.00009999999747…).
         let f = |x: f32| x.to_string().parse::<f64>().map(Value::from).unwrap_or(Value::Null);
@@ -331,6 +389,7 @@ impl Config {
             "ssim_range": f(self.ssim_range),
             "dropout": f(self.dropout),
             "iterations": self.iterations,
+            "ics_recipe": self.ics_recipe.name(),
             "z_dim": self.z_dim,
             "g_loss_threshold": f(self.g_loss_threshold),
             "d_real_threshold": f(self.d_real_threshold),
@@ -397,6 +456,15 @@ impl Config {
             ssim_range: f("ssim_range").unwrap_or(0.0),
             dropout: f("dropout").unwrap_or(0.0),
             iterations: u("iterations")?,
+            // Models saved before the authors' recipe existed followed the paper.
+            ics_recipe: match v.get("ics_recipe").and_then(Value::as_str) {
+                None => IcsRecipe::Paper,
+                Some(name) => IcsRecipe::NAMES
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, r)| *r)
+                    .ok_or_else(|| bad("ics_recipe"))?,
+            },
             z_dim: u("z_dim")?,
             g_loss_threshold: f("g_loss_threshold")?,
             d_real_threshold: f("d_real_threshold")?,
@@ -491,12 +559,13 @@ mod tests {
         c.dropout = 0.5;
         (c.g_step_cap, c.step_cap, c.ganocc_pool) = (7, 300, 333);
         (c.weight_init, c.dictionary_init) = (WeightInit::Glorot, true);
+        c.ics_recipe = IcsRecipe::Authors;
         let back = Config::from_json(&c.to_json()).unwrap();
         assert_eq!(back.to_json(), c.to_json());
         assert_eq!((back.ssim_range, back.pretrain_weight_decay, back.weight_init), (255.0, 5e-4, WeightInit::Glorot));
         assert!(back.dictionary_init);
         assert_eq!((back.g_step_cap, back.step_cap, back.ganocc_pool), (7, 300, 333));
-        assert_eq!(back.dropout, 0.5);
+        assert_eq!((back.dropout, back.ics_recipe), (0.5, IcsRecipe::Authors));
     }
 
     /// Models saved before `pretrain_weight_decay`, `ssim_range`, `leaky_slope`,
@@ -516,12 +585,13 @@ mod tests {
         obj.remove("g_step_cap");
         obj.remove("dropout");
         obj.remove("ganocc_pool");
+        obj.remove("ics_recipe");
         obj.insert("weight_decay".into(), json!(2e-6));
         obj.insert("step_cap".into(), json!(200));
         let c = Config::from_json(&v).unwrap();
         assert_eq!((c.pretrain_weight_decay, c.ssim_range, c.leaky_slope), (2e-6, 0.0, 0.1));
         assert_eq!((c.g_step_cap, c.step_cap), (200, 200));
-        assert_eq!((c.dropout, c.ganocc_pool), (0.0, 1024));
+        assert_eq!((c.dropout, c.ganocc_pool, c.ics_recipe), (0.0, 1024, IcsRecipe::Paper));
         assert_eq!((c.weight_init, c.dictionary_init), (WeightInit::Pytorch, false));
         // A name this build does not know is an error, not a silent default.
         v.as_object_mut().unwrap().insert("weight_init".into(), json!("he"));
@@ -607,5 +677,23 @@ mod tests {
         assert_eq!(ssim_range(InputKind::Cifar), 255.0);
         assert_eq!(ssim_range(InputKind::Tabular(6)), 0.0);
         assert_eq!(Config::preset("dsvdd", Preset::Quick, InputKind::Mnist).unwrap().ssim_range, 0.0);
+    }
+
+    #[test]
+    fn the_authors_preset_is_the_ics_code_on_images_the_paper_preset_for_deep_svdd_and_refused_elsewhere() {
+        let c = Config::preset("ics", Preset::Authors, InputKind::Mnist).unwrap();
+        assert_eq!(c.ics_recipe, IcsRecipe::Authors);
+        assert_eq!((c.iterations, c.batch_size, c.lr, c.weight_decay, c.dropout), (800, 64, 3e-4, 1e-3, 0.5));
+        assert_eq!((c.pretrain_epochs, c.pretrain_lr, c.ssim_range), (50, 1e-3, 2.0));
+        assert_eq!(Config::preset("ics", Preset::Paper, InputKind::Mnist).unwrap().ics_recipe, IcsRecipe::Paper);
+        for m in ["dsvdd", "dsvdd-soft", "dcae"] {
+            let authors = Config::preset(m, Preset::Authors, InputKind::Cifar).unwrap().to_json();
+            assert_eq!(authors, Config::preset(m, Preset::Paper, InputKind::Cifar).unwrap().to_json(), "{m}");
+        }
+        let err = |m, input| Config::preset(m, Preset::Authors, input).unwrap_err().to_string();
+        assert!(err("ics", InputKind::Tabular(5)).contains("image networks only"));
+        for m in ["ocnn", "ganocc", "minlgan"] {
+            assert!(err(m, InputKind::Mnist).contains("no released code"), "{m}");
+        }
     }
 }

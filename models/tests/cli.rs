@@ -286,6 +286,8 @@ fn bad_input_is_an_error_with_status_2_not_a_panic() {
         ("ganocc", ["--z-dim", "1000000000"], "--z-dim must lie in 1..=65536"),
         ("ocnn", ["--ocnn-hidden", "1000000000"], "--ocnn-hidden must lie in 1..=65536"),
         ("dsvdd", ["--seeds", "18446744073709551615"], "--seeds must lie in 1..=10000"),
+        // A preset a method has no configuration for.
+        ("ocnn", ["--preset", "authors"], "--preset authors: ocnn has no released code that oneclass follows"),
     ] {
         let o = train(&[&["--method", method, "--quiet", "--out", out.to_str().unwrap()][..], &flags].concat());
         let err = String::from_utf8_lossy(&o.stderr);

@@ -55,8 +55,9 @@ struct Args {
     device: String,
     /// quick (about a minute per MNIST class on 2 cores) | paper (the papers' schedules; Deep
     /// SVDD and its DCAE on images as the authors' code ran them) | paper-text (paper, except
-    /// Deep SVDD and the DCAE with the schedule and slope the paper's text states); reference
-    /// is paper's earlier name
+    /// Deep SVDD and the DCAE with the schedule and slope the paper's text states) | authors
+    /// (ICS on images as the authors' Keras code runs it; Deep SVDD: paper); reference is
+    /// paper's earlier name
     #[arg(long, default_value = "quick")]
     preset: String,
     /// Training epochs (Deep SVDD, OC-NN, GANOCC: one D_k each, MinLGAN; default: the preset's)
@@ -191,6 +192,7 @@ fn config(a: &Args, input: InputKind) -> Result<Config> {
             ("paper", Preset::Paper),
             ("paper-text", Preset::PaperText),
             ("reference", Preset::Paper),
+            ("authors", Preset::Authors),
         ],
     )?;
     let mut c = Config::preset(&a.method, preset, input)?;

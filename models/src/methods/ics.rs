@@ -20,6 +20,10 @@
 //! 3. Score = the classification head's logit (monotone in its output probability, so the same
 //!    ranking and AUC, without the ties of a sigmoid saturating at 1.0 in f32).
 //!
+//! `--preset authors` runs the recipe of the authors' Keras code instead (`IcsRecipe::Authors`):
+//! their batch-norm autoencoder and classifier (`nets::icsnet_authors`) and their loop, joint
+//! distance steps then classifier steps on balanced batches (`ics::authors`).
+//!
 //! Checkpoints: the autoencoder phase is checkpointed after every epoch like every other
 //! method's; the classifier loop at every point of its loss curve, i.e. every
 //! max(⌊iterations/25⌋, 1) iterations and after the last. A run resumed in the loop gets the
@@ -37,9 +41,10 @@ use super::ics_snapshots::{self, Snapshot};
 use super::Detector;
 use crate::batch::{batch, map_in_chunks};
 use crate::config::Config;
+use crate::config::IcsRecipe;
 use crate::error::{Error, Result};
 use crate::methods::dcae::Autoencoder;
-use crate::nets::{IcsNet, InputKind};
+use crate::nets::{IcsAuthorsAutoencoder, IcsAuthorsNet, IcsNet, InputKind};
 use crate::nn::{Dense, Mode, Scope, Vars};
 use crate::report::image_grid;
 use crate::run::Run;
@@ -125,7 +130,7 @@ pub fn split_by_similarity(similarity: &[f32], rho: f32) -> Result<Vec<bool>> {
 
 /// sim(x, x̂) for every sample of `data`: SSIM with data range `data_range` for images, the
 /// negative mean squared error for feature vectors.
-pub fn similarities(ae: &Autoencoder, data: &Dataset, data_range: f32, device: Device) -> Result<Vec<f32>> {
+pub fn similarities(ae: &SplitAutoencoder, data: &Dataset, data_range: f32, device: Device) -> Result<Vec<f32>> {
     let shape = data.shape.clone();
     let image = shape.len() == 3;
     let recon = no_grad(|| map_in_chunks(data, 500, device, |b| Ok(ae.reconstruct(b, Mode::Eval)?.to_vec())))?;
@@ -225,16 +230,70 @@ fn partner_pairs(b: usize, rng: &mut Rng) -> Vec<(usize, usize)> {
     (0..b).map(|i| (i, (i + 1 + rng.below(b - 1)) % b)).collect()
 }
 
+mod authors;
+
+/// The autoencoder that makes the split: Deep SVDD's DCAE (the paper recipe) or the authors'.
+pub enum SplitAutoencoder {
+    Dcae(Autoencoder),
+    Authors { vars: Vars, net: IcsAuthorsAutoencoder },
+}
+
+impl SplitAutoencoder {
+    fn vars(&self) -> &Vars {
+        match self {
+            SplitAutoencoder::Dcae(ae) => &ae.vars,
+            SplitAutoencoder::Authors { vars, .. } => vars,
+        }
+    }
+
+    pub fn reconstruct(&self, x: &Tensor, mode: Mode) -> engine::Result<Tensor> {
+        match self {
+            SplitAutoencoder::Dcae(ae) => ae.reconstruct(x, mode),
+            SplitAutoencoder::Authors { net, .. } => net.reconstruct(x, mode),
+        }
+    }
+
+    fn train(&self, cfg: &Config, data: &Dataset, run: &mut Run) -> Result<()> {
+        match self {
+            SplitAutoencoder::Dcae(ae) => ae.train(cfg, data, run),
+            SplitAutoencoder::Authors { vars, net } => authors::train_autoencoder(vars, net, cfg, data, run),
+        }
+    }
+}
+
+/// The classifier of either recipe (`Config::ics_recipe`).
+enum Classifier {
+    Paper(IcsNet),
+    Authors(IcsAuthorsNet),
+}
+
+impl Classifier {
+    fn rep_dim(&self) -> usize {
+        match self {
+            Classifier::Paper(n) => n.rep_dim(),
+            Classifier::Authors(n) => n.rep_dim(),
+        }
+    }
+
+    /// The logit of "atypical", in evaluation mode.
+    fn logits(&self, x: &Tensor) -> engine::Result<Tensor> {
+        match self {
+            Classifier::Paper(n) => n.head(&n.features(x)?),
+            Classifier::Authors(n) => n.head(&n.features_with(x, Mode::Eval, None)?),
+        }
+    }
+}
+
 pub struct Ics {
     cfg: Config,
     input: InputKind,
     rng: Rng,
     vars: Vars,
-    net: IcsNet,
+    net: Classifier,
     /// The distance subnetwork's dense layer, |z_i − z_j| → logit of dist (training only).
     dist: Dense,
     /// Kept after `fit` for the reports (split pictures, the SSIM baseline); not saved.
-    ae: Option<Autoencoder>,
+    ae: Option<SplitAutoencoder>,
     split: Option<Split>,
     /// The classifier at every point of its loss curve in the last `fit`, scored on the test
     /// split by [`Detector::write_reports`] (reporting only; not saved).
@@ -249,7 +308,10 @@ impl Ics {
         let mut rng = Rng::new(seed);
         let vars = Vars::new();
         let s = Scope::new(&vars, device);
-        let net = IcsNet::new(&s.sub("net"), &mut rng, input)?;
+        let net = match cfg.ics_recipe {
+            IcsRecipe::Paper => Classifier::Paper(IcsNet::new(&s.sub("net"), &mut rng, input)?),
+            IcsRecipe::Authors => Classifier::Authors(IcsAuthorsNet::new(&s.sub("net"), &mut rng, input)?),
+        };
         let dist = {
             let s = s.sub("dist");
             let d = net.rep_dim();
@@ -279,8 +341,16 @@ impl Ics {
     }
 
     /// The (untrained) autoencoder of step 1, from the method's own seed.
-    fn autoencoder(&mut self) -> Result<Autoencoder> {
-        Autoencoder::new(self.input, &mut self.rng.fork(1), self.device(), &self.cfg)
+    fn autoencoder(&mut self) -> Result<SplitAutoencoder> {
+        let (rng, device) = (&mut self.rng.fork(1), self.device());
+        Ok(match self.cfg.ics_recipe {
+            IcsRecipe::Paper => SplitAutoencoder::Dcae(Autoencoder::new(self.input, rng, device, &self.cfg)?),
+            IcsRecipe::Authors => {
+                let vars = Vars::new();
+                let net = IcsAuthorsAutoencoder::new(&Scope::new(&vars, device), rng, self.input)?;
+                SplitAutoencoder::Authors { vars, net }
+            }
+        })
     }
 
     /// SSIM's data range: `--ssim-range`, or else the images' own.
@@ -293,7 +363,7 @@ impl Ics {
     }
 
     /// The split by a trained autoencoder's similarities.
-    fn split_with(&self, ae: &Autoencoder, train: &Dataset) -> Result<Split> {
+    fn split_with(&self, ae: &SplitAutoencoder, train: &Dataset) -> Result<Split> {
         let similarity = similarities(ae, train, self.ssim_range(train), self.device())?;
         let atypical = split_by_similarity(&similarity, self.cfg.rho)?;
         Ok(Split { similarity, atypical })
@@ -301,7 +371,12 @@ impl Ics {
 
     /// The classifier loop's optimisers and (empty) stream buffers for `n` training samples.
     fn loop_state(&self, n: usize) -> LoopState {
-        let adam = |params: Vec<Tensor>| Adam::new(params, AdamConfig { lr: self.cfg.lr, ..Default::default() });
+        // The authors' code: Keras' Adam with β₁ 0.5 (and its ε, 1e-7).
+        let config = match self.net {
+            Classifier::Paper(_) => AdamConfig { lr: self.cfg.lr, ..Default::default() },
+            Classifier::Authors(_) => AdamConfig { lr: self.cfg.lr, beta1: 0.5, eps: 1e-7, ..Default::default() },
+        };
+        let adam = |params: Vec<Tensor>| Adam::new(params, config);
         // One optimiser per model, over the subnetworks its losses reach, as two Keras models
         // sharing the feature extractor would have: the distance model (extractor + distance
         // subnetwork), whose BCE is closeness with label 0 on typical pairs and dispersion with
@@ -309,10 +384,9 @@ impl Ics {
         // distance losses matters: with one each, each normalises its own gradient, so a nearly
         // satisfied loss still takes full-size steps, and Fashion-MNIST coat (quick preset, seeds
         // 0–2) scored 84.2, 88.9, 84.8 against 88.6, 89.5, 88.8 with the shared one.
-        let (net_p, head_p, dist_p) =
-            (self.vars.params_under("net.fc"), self.vars.params_under("net.head"), self.vars.params_under("dist."));
-        let conv_p = self.vars.params_under("net.conv");
-        let extractor: Vec<Tensor> = conv_p.into_iter().chain(net_p).collect();
+        let (head_p, dist_p) = (self.vars.params_under("net.head"), self.vars.params_under("dist."));
+        let extractor: Vec<Tensor> =
+            self.vars.params_under("net.").into_iter().filter(|p| !head_p.iter().any(|h| h.id() == p.id())).collect();
         let with = |a: &[Tensor], b: &[Tensor]| a.iter().chain(b).cloned().collect::<Vec<_>>();
         let opts = [adam(with(&extractor, &dist_p)), adam(with(&extractor, &head_p))];
         let vars = Vars::new();
@@ -329,6 +403,12 @@ impl Ics {
         Rng::new(self.rng.clone().fork(label).next_u64())
     }
 
+    /// What a snapshot of the classifier holds: its parameters and (the authors' batch norm)
+    /// running statistics.
+    fn classifier_tensors(&self) -> Vec<Tensor> {
+        self.vars.entries().into_iter().filter(|(n, _, _)| n.starts_with("net.")).map(|e| e.1).collect()
+    }
+
     /// Logits of dist(z_i, z_j) for `pairs` of rows of z.
     fn dist_logits(&self, z: &Tensor, pairs: &[(usize, usize)]) -> engine::Result<Tensor> {
         let n = pairs.len();
@@ -336,8 +416,8 @@ impl Ics {
     }
 
     /// The loss plus λ·Σ‖W_conv‖².
-    fn regularised(&self, loss: Tensor) -> engine::Result<Tensor> {
-        match self.net.conv_l2()? {
+    fn regularised(&self, net: &IcsNet, loss: Tensor) -> engine::Result<Tensor> {
+        match net.conv_l2()? {
             Some(l2) if self.cfg.weight_decay > 0.0 => loss.add(&l2.mul_scalar(self.cfg.weight_decay)?),
             _ => Ok(loss),
         }
@@ -345,17 +425,19 @@ impl Ics {
 
     fn logits(&self, data: &Dataset) -> Result<Vec<f32>> {
         let dev = self.device();
-        Ok(no_grad(|| map_in_chunks(data, 500, dev, |b| Ok(self.net.head(&self.net.features(b)?)?.to_vec())))?)
+        Ok(no_grad(|| map_in_chunks(data, 500, dev, |b| Ok(self.net.logits(b)?.to_vec())))?)
     }
 
     /// Step 2: the three losses stepped in turn for `cfg.iterations` iterations (§2.3), from
     /// iteration `resumed_at` with the streams in `st` when resuming, else from the start.
     /// Returns the classifier's weights at every point of the loss curve.
+    #[allow(clippy::too_many_arguments)]
     fn train_classifier(
         &self,
+        net: &IcsNet,
         train: &Dataset,
         split: &Split,
-        ae: &Autoencoder,
+        ae: &SplitAutoencoder,
         st: &mut LoopState,
         resumed_at: Option<usize>,
         run: &mut Run,
@@ -383,7 +465,7 @@ impl Ics {
         let pb = run.bar(PHASE, iters as u64);
         pb.set_position(start as u64);
         let phases = ["ics-closeness", "ics-intra-class", "ics-dispersion"];
-        let classifier = self.vars.params_under("net.");
+        let classifier = self.classifier_tensors();
         let mut snapshots = Vec::new();
         // Per phase, over the current logging interval: loss sum, steps, samples, seconds.
         let (mut sums, mut counts, mut samples, mut secs) = ([0.0f64; 3], [0usize; 3], [0usize; 3], [0.0f64; 3]);
@@ -401,8 +483,7 @@ impl Ics {
                     0 | 2 => {
                         let idx = if k == 0 { s_typ.next(b, rng) } else { s_atyp.next(b, rng) };
                         let pairs = partner_pairs(idx.len(), rng);
-                        let a =
-                            self.dist_logits(&self.net.features_train(&batch(train, &idx, dev)?, p, mrng)?, &pairs)?;
+                        let a = self.dist_logits(&net.features_train(&batch(train, &idx, dev)?, p, mrng)?, &pairs)?;
                         // Eq. 4: −log σ(a) = softplus(−a).
                         let a = if k == 0 { a } else { a.neg()? };
                         (a.softplus()?.mean_all()?, &mut *opt_dist, idx.len())
@@ -410,13 +491,13 @@ impl Ics {
                     // Eq. 3, from the logits so it is finite for any input.
                     _ => {
                         let idx = s_all.next(b, rng);
-                        let z = self.net.features_train(&batch(train, &idx, dev)?, p, mrng)?;
-                        let logit = self.net.head_train(&z, p, mrng)?;
+                        let z = net.features_train(&batch(train, &idx, dev)?, p, mrng)?;
+                        let logit = net.head_train(&z, p, mrng)?;
                         (logit.bce_with_logits(&label(&idx)?)?, &mut *opt_ic, idx.len())
                     }
                 };
                 let value = Run::check_finite(phase, it + 1, 1, loss.to_scalar()?).inspect_err(|_| pb.abandon())?;
-                let loss = self.regularised(loss)?;
+                let loss = self.regularised(net, loss)?;
                 opt.zero_grad();
                 loss.backward()?;
                 opt.step()?;
@@ -448,7 +529,7 @@ impl Ics {
                 if run.checkpoint.is_some() {
                     st.store([s_typ, s_atyp, s_all])?;
                     let [a, b] = &st.opts;
-                    run.save_checkpoint(PHASE, it + 1, &[&self.vars, &ae.vars, &st.vars], &[a, b], &run.rng)?;
+                    run.save_checkpoint(PHASE, it + 1, &[&self.vars, ae.vars(), &st.vars], &[a, b], &run.rng)?;
                 }
             }
         }
@@ -498,7 +579,7 @@ impl Detector for Ics {
             // split below is recomputed from it, identically) and the loop's state.
             let ck = run.resume.take().expect("checked");
             let [a, b] = &mut st.opts;
-            let (history, samples, secs) = ck.restore(&[&self.vars, &ae.vars, &st.vars], &mut [a, b], &mut run.rng)?;
+            let (history, samples, secs) = ck.restore(&[&self.vars, ae.vars(), &st.vars], &mut [a, b], &mut run.rng)?;
             (run.history, run.samples_trained, run.train_seconds) = (history, samples, secs);
             resumed_at = Some(ck.epochs_done);
             if !run.quiet {
@@ -512,7 +593,12 @@ impl Detector for Ics {
         if let Some(out) = run.out.clone() {
             self.write_split(&out, train, &split)?;
         }
-        self.snapshots = self.train_classifier(train, &split, &ae, &mut st, resumed_at, run)?;
+        self.snapshots = match &self.net {
+            Classifier::Paper(net) => self.train_classifier(net, train, &split, &ae, &mut st, resumed_at, run)?,
+            Classifier::Authors(net) => {
+                authors::train_classifier(self, net, train, &split, &ae, &mut st, resumed_at, run)?
+            }
+        };
         (self.ae, self.split, self.split_range) = (Some(ae), Some(split), self.ssim_range(train));
         Ok(())
     }
@@ -550,8 +636,8 @@ impl Detector for Ics {
         if self.snapshots.is_empty() {
             return Ok(());
         }
-        let params = self.vars.params_under("net.");
-        let rows = ics_snapshots::score_snapshots(&self.snapshots, &params, labels, || self.logits(test))?;
+        let rows =
+            ics_snapshots::score_snapshots(&self.snapshots, &self.classifier_tensors(), labels, || self.logits(test))?;
         ics_snapshots::write(out, &rows)?;
         if let (Some(chosen), Some(last)) = (ics_snapshots::authors_selection(&rows), rows.last()) {
             eprintln!(

@@ -136,7 +136,7 @@ impl IcsNet {
 
 /// Inverted dropout: each element kept with probability 1 − p and scaled by 1/(1 − p), so
 /// evaluation uses the network as it is.
-fn dropout(x: &Tensor, p: f32, rng: &mut Rng) -> Result<Tensor> {
+pub fn dropout(x: &Tensor, p: f32, rng: &mut Rng) -> Result<Tensor> {
     let keep = 1.0 / (1.0 - p);
     let mask = (0..x.numel()).map(|_| if rng.uniform() < p { 0.0 } else { keep }).collect();
     x.mul(&Tensor::from_vec(mask, x.dims(), x.device())?)

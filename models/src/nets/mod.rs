@@ -3,13 +3,15 @@
 
 mod dcgan;
 mod icsnet;
+mod icsnet_authors;
 mod lenet;
 pub mod minlgan;
 mod mlp;
 pub mod plan;
 
 pub use dcgan::{DcganGenerator, Generator, MlpGenerator};
-pub use icsnet::IcsNet;
+pub use icsnet::{dropout, IcsNet};
+pub use icsnet_authors::{IcsAuthorsAutoencoder, IcsAuthorsNet};
 pub use lenet::{CifarLeNet, CifarLeNetDecoder, MnistLeNet, MnistLeNetDecoder};
 pub use mlp::{Mlp, MlpDecoder};
 
