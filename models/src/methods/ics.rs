@@ -224,6 +224,49 @@ impl LoopState {
     }
 }
 
+/// The classifier loop's losses over one logging interval, per phase: one loss-curve point each
+/// and a progress line at the interval's end (the curve's "epoch" axis is the iteration).
+struct PhaseLosses {
+    phases: &'static [&'static str],
+    sums: Vec<f64>,
+    counts: Vec<usize>,
+    samples: Vec<usize>,
+    secs: Vec<f64>,
+}
+
+impl PhaseLosses {
+    fn new(phases: &'static [&'static str]) -> Self {
+        let n = phases.len();
+        PhaseLosses { phases, sums: vec![0.0; n], counts: vec![0; n], samples: vec![0; n], secs: vec![0.0; n] }
+    }
+
+    fn add(&mut self, k: usize, loss: f32, samples: usize, t0: Instant) {
+        self.sums[k] += loss as f64;
+        self.counts[k] += 1;
+        self.samples[k] += samples;
+        self.secs[k] += t0.elapsed().as_secs_f64();
+    }
+
+    /// Records the interval ending at iteration `it` (1-based) into `run`, shows it on `pb` (and
+    /// on stderr when quiet), and starts the next one.
+    fn close(&mut self, run: &mut Run, pb: &indicatif::ProgressBar, it: usize, iters: usize) {
+        let mut msg = String::new();
+        for k in 0..self.phases.len() {
+            if self.counts[k] > 0 {
+                let mean = self.sums[k] / self.counts[k] as f64;
+                run.record_point(self.phases[k], it, mean, self.samples[k], self.secs[k]);
+                msg.push_str(&format!("{} {mean:.4} ", &self.phases[k][4..]));
+            }
+        }
+        if run.quiet {
+            let rate = self.samples.iter().sum::<usize>() as f64 / self.secs.iter().sum::<f64>().max(1e-9);
+            eprintln!("ics: iteration {it}/{iters} {msg}({rate:.0} samples/s)");
+        }
+        pb.set_message(msg);
+        *self = PhaseLosses::new(self.phases);
+    }
+}
+
 /// B pairs within a batch of B: each i with a uniformly drawn partner j ≠ i (Eqs. 2 and 4 sum
 /// B terms dist(z_i, z_{j≠i})).
 fn partner_pairs(b: usize, rng: &mut Rng) -> Vec<(usize, usize)> {
@@ -464,14 +507,13 @@ impl Ics {
         let start = resumed_at.unwrap_or(0).min(iters);
         let pb = run.bar(PHASE, iters as u64);
         pb.set_position(start as u64);
-        let phases = ["ics-closeness", "ics-intra-class", "ics-dispersion"];
+        const PHASES: &[&str] = &["ics-closeness", "ics-intra-class", "ics-dispersion"];
         let classifier = self.classifier_tensors();
         let mut snapshots = Vec::new();
-        // Per phase, over the current logging interval: loss sum, steps, samples, seconds.
-        let (mut sums, mut counts, mut samples, mut secs) = ([0.0f64; 3], [0usize; 3], [0usize; 3], [0.0f64; 3]);
+        let mut losses = PhaseLosses::new(PHASES);
         for it in start..iters {
             let [opt_dist, opt_ic] = &mut st.opts;
-            for (k, phase) in phases.iter().enumerate() {
+            for (k, phase) in PHASES.iter().enumerate() {
                 if k != 1 && !constraints {
                     continue;
                 }
@@ -501,28 +543,11 @@ impl Ics {
                 opt.zero_grad();
                 loss.backward()?;
                 opt.step()?;
-                sums[k] += value as f64;
-                counts[k] += 1;
-                samples[k] += n;
-                secs[k] += t0.elapsed().as_secs_f64();
+                losses.add(k, value, n, t0);
             }
             pb.inc(1);
             if (it + 1) % log_every == 0 || it + 1 == iters {
-                // One loss-curve point per phase; the curve's "epoch" axis is the iteration.
-                let mut msg = String::new();
-                for k in 0..3 {
-                    if counts[k] > 0 {
-                        let mean = sums[k] / counts[k] as f64;
-                        run.record_point(phases[k], it + 1, mean, samples[k], secs[k]);
-                        msg.push_str(&format!("{} {mean:.4} ", &phases[k][4..]));
-                    }
-                }
-                if run.quiet {
-                    let rate = samples.iter().sum::<usize>() as f64 / secs.iter().sum::<f64>().max(1e-9);
-                    eprintln!("ics: iteration {}/{iters} {msg}({rate:.0} samples/s)", it + 1);
-                }
-                pb.set_message(msg);
-                (sums, counts, samples, secs) = ([0.0; 3], [0; 3], [0; 3], [0.0; 3]);
+                losses.close(run, &pb, it + 1, iters);
                 snapshots.push(Snapshot::take(it + 1, &classifier));
                 // Checkpoint here, where the interval's sums are empty: the history holds all
                 // there is of the iterations so far.

@@ -15,7 +15,7 @@
 //! count steps apart, which changes only the bias correction of the first few hundred steps.
 
 use super::ics_snapshots::Snapshot;
-use super::{check_split_sizes, Ics, LoopState, Split, SplitAutoencoder, PHASE};
+use super::{check_split_sizes, Ics, LoopState, PhaseLosses, Split, SplitAutoencoder, PHASE};
 use crate::batch::batch;
 use crate::config::Config;
 use crate::error::Result;
@@ -96,11 +96,10 @@ pub(super) fn train_classifier(
     let start = resumed_at.unwrap_or(0).min(iters);
     let pb = run.bar(PHASE, iters as u64);
     pb.set_position(start as u64);
-    let phases = ["ics-distance", "ics-intra-class"];
+    const PHASES: &[&str] = &["ics-distance", "ics-intra-class"];
     let classifier = ics.classifier_tensors();
     let mut snapshots = Vec::new();
-    // Per phase, over the current logging interval: loss sum, steps, samples, seconds.
-    let (mut sums, mut counts, mut samples, mut secs) = ([0.0f64; 2], [0usize; 2], [0usize; 2], [0.0f64; 2]);
+    let mut losses = PhaseLosses::new(PHASES);
     for it in start..iters {
         let [opt_dist, opt_ic] = &mut st.opts;
         let (mut ty, mut aty) = (typical.clone(), atypical.clone());
@@ -118,14 +117,13 @@ pub(super) fn train_classifier(
             let a_atyp = ics.dist.forward(&z[2].sub(&z[3])?)?.reshape(&[ba])?;
             // BCE(σ(a), 0) = softplus(a); BCE(σ(a), 1) = softplus(−a).
             let loss = a_typ.softplus()?.mean_all()?.add(&a_atyp.neg()?.softplus()?.mean_all()?)?;
-            let value = Run::check_finite(phases[0], it + 1, k + 1, loss.to_scalar()?).inspect_err(|_| pb.abandon())?;
+            let value = Run::check_finite(PHASES[0], it + 1, k + 1, loss.to_scalar()?).inspect_err(|_| pb.abandon())?;
             let l2 = net.features_l2()?.add(&ics.dist.weight.sqr()?.sum_all()?)?;
             let loss = loss.add(&l2.mul_scalar(wd)?)?;
             opt_dist.zero_grad();
             loss.backward()?;
             opt_dist.step()?;
-            (sums[0], counts[0], samples[0]) = (sums[0] + value as f64, counts[0] + 1, samples[0] + 2 * (bt + ba));
-            secs[0] += t0.elapsed().as_secs_f64();
+            losses.add(0, value, 2 * (bt + ba), t0);
         }
 
         let mut all: Vec<usize> = groups.concat();
@@ -140,31 +138,17 @@ pub(super) fn train_classifier(
             };
             let y = idx.iter().map(|&i| if split.atypical[i] { 1.0 } else { 0.0 }).collect();
             let loss = net.head(&z)?.bce_with_logits(&Tensor::from_vec(y, &[idx.len()], dev)?)?;
-            let value = Run::check_finite(phases[1], it + 1, k + 1, loss.to_scalar()?).inspect_err(|_| pb.abandon())?;
+            let value = Run::check_finite(PHASES[1], it + 1, k + 1, loss.to_scalar()?).inspect_err(|_| pb.abandon())?;
             let loss = loss.add(&net.features_l2()?.add(&net.head_l2()?)?.mul_scalar(wd)?)?;
             opt_ic.zero_grad();
             loss.backward()?;
             opt_ic.step()?;
-            (sums[1], counts[1], samples[1]) = (sums[1] + value as f64, counts[1] + 1, samples[1] + idx.len());
-            secs[1] += t0.elapsed().as_secs_f64();
+            losses.add(1, value, idx.len(), t0);
         }
         pb.inc(1);
 
         if (it + 1) % log_every == 0 || it + 1 == iters {
-            let mut msg = String::new();
-            for k in 0..2 {
-                if counts[k] > 0 {
-                    let mean = sums[k] / counts[k] as f64;
-                    run.record_point(phases[k], it + 1, mean, samples[k], secs[k]);
-                    msg.push_str(&format!("{} {mean:.4} ", &phases[k][4..]));
-                }
-            }
-            if run.quiet {
-                let rate = samples.iter().sum::<usize>() as f64 / secs.iter().sum::<f64>().max(1e-9);
-                eprintln!("ics: iteration {}/{iters} {msg}({rate:.0} samples/s)", it + 1);
-            }
-            pb.set_message(msg);
-            (sums, counts, samples, secs) = ([0.0; 2], [0; 2], [0; 2], [0.0; 2]);
+            losses.close(run, &pb, it + 1, iters);
             snapshots.push(Snapshot::take(it + 1, &classifier));
             if run.checkpoint.is_some() {
                 let [a, b] = &st.opts;
