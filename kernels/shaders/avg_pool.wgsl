@@ -2,15 +2,16 @@
 // row-major order divided by k²; the backward gathers dy / k² over the windows holding a cell,
 // in row-major output order, the order the CPU's scatter adds in.
 
+// pool.wgsl's uniform block (kernels/src/gpu/pool.rs); pad is always 0 here.
 struct Params {
     planes: u32, // n · c
     h: u32,
     w: u32,
     k: u32,
     stride: u32,
+    pad: u32,
     oh: u32,
     ow: u32,
-    _pad: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;

@@ -1,7 +1,6 @@
 //! Max and average pooling on the GPU vs `kernels::cpu::pool` and `kernels::cpu::avg_pool`.
 
 use crate::{assert_close, down, gpu, poisoned, up, Rng};
-use kernels::cpu::avg_pool::AvgPool2dGeom;
 use kernels::cpu::pool::Pool2dGeom;
 use kernels::gpu::GpuBuffer;
 use kernels::{cpu, gpu};
@@ -56,8 +55,8 @@ fn gpu_parity_max_pool2d_backward() {
     }
 }
 
-fn avg_geometries() -> Vec<AvgPool2dGeom> {
-    let g = |n, c, h, w, k, stride| AvgPool2dGeom { n, c, h, w, k, stride };
+fn avg_geometries() -> Vec<Pool2dGeom> {
+    let g = |n, c, h, w, k, stride| Pool2dGeom { n, c, h, w, k, stride, pad: 0 };
     vec![
         g(2, 3, 8, 8, 2, 2),
         g(1, 2, 7, 9, 3, 2), // overlapping windows

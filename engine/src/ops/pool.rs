@@ -5,7 +5,7 @@ use super::expect_rank;
 use crate::autograd::record;
 use crate::device::gpu_err;
 use crate::{Device, Error, Result, Shape, Storage, Tensor};
-use kernels::cpu::avg_pool::{avg_pool2d_backward, avg_pool2d_forward, AvgPool2dGeom};
+use kernels::cpu::avg_pool::{avg_pool2d_backward, avg_pool2d_forward, fits};
 use kernels::cpu::pool::{max_pool2d_backward, max_pool2d_forward, Pool2dGeom};
 use kernels::gpu::{self as gk, GpuBuffer};
 use std::sync::Arc;
@@ -75,8 +75,8 @@ impl Tensor {
     pub fn avg_pool2d(&self, k: usize, stride: usize) -> Result<Tensor> {
         expect_rank("avg_pool2d", self, 4)?;
         let d = self.dims();
-        let g = AvgPool2dGeom { n: d[0], c: d[1], h: d[2], w: d[3], k, stride };
-        if !g.is_valid() {
+        let g = Pool2dGeom { n: d[0], c: d[1], h: d[2], w: d[3], k, stride, pad: 0 };
+        if !fits(&g) {
             return Err(Error::invalid("avg_pool2d", format!("window {k}, stride {stride} on shape {d:?}")));
         }
         let sx = self.storage();

@@ -1,56 +1,31 @@
-//! Average pooling over unpadded windows (Keras' `AveragePooling2D` with `padding='valid'`: a
+//! Average pooling over unpadded windows (the geometry is max pooling's `Pool2dGeom`, pad 0) (Keras' `AveragePooling2D` with `padding='valid'`: a
 //! plane of odd size drops its last row or column at stride 2).
 //!
 //! Each output is the window's sum in row-major order divided by k²; the backward gives every
 //! input cell the sum, in row-major output order, of dy / k² over the windows that hold it. The
 //! GPU kernels (`shaders/avg_pool.wgsl`) add in the same orders.
 
+pub use super::pool::Pool2dGeom;
 use rayon::prelude::*;
 
-/// Input `n × c × h × w`, square `k × k` window moved by `stride` on both axes, no padding.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct AvgPool2dGeom {
-    pub n: usize,
-    pub c: usize,
-    pub h: usize,
-    pub w: usize,
-    pub k: usize,
-    pub stride: usize,
+/// Whether average pooling takes `g`: no padding (`pad` 0), k and stride ≥ 1, k ≤ h and k ≤ w.
+pub fn fits(g: &Pool2dGeom) -> bool {
+    g.pad == 0 && g.k >= 1 && g.stride >= 1 && g.k <= g.h && g.k <= g.w
 }
 
-impl AvgPool2dGeom {
-    pub fn oh(&self) -> usize {
-        (self.h - self.k) / self.stride + 1
-    }
-    pub fn ow(&self) -> usize {
-        (self.w - self.k) / self.stride + 1
-    }
-    pub fn x_len(&self) -> usize {
-        self.n * self.c * self.h * self.w
-    }
-    pub fn y_len(&self) -> usize {
-        self.n * self.c * self.oh() * self.ow()
-    }
-
-    /// Whether the window fits: k ≥ 1, stride ≥ 1, k ≤ h and k ≤ w.
-    pub fn is_valid(&self) -> bool {
-        self.k >= 1 && self.stride >= 1 && self.k <= self.h && self.k <= self.w
-    }
-
-    fn check(&self, what: &str, x: usize, y: usize) {
-        assert!(self.is_valid(), "{what}: invalid pooling geometry {self:?} (need k, stride ≥ 1 and k ≤ h, w)");
-        assert!(
-            x == self.x_len() && y == self.y_len(),
-            "{what}: slice lengths (x {x}, y {y}) do not match {self:?} (x {}, y {})",
-            self.x_len(),
-            self.y_len()
-        );
-    }
+fn check(g: &Pool2dGeom, what: &str, x: usize, y: usize) {
+    assert!(fits(g), "{what}: invalid pooling geometry {g:?} (need pad 0, k, stride ≥ 1 and k ≤ h, w)");
+    assert!(
+        x == g.x_len() && y == g.y_len(),
+        "{what}: slice lengths (x {x}, y {y}) do not match {g:?} (x {}, y {})",
+        g.x_len(),
+        g.y_len()
+    );
 }
 
 /// `y[n,c,i,j]` = the mean of its window.
-pub fn avg_pool2d_forward(g: &AvgPool2dGeom, x: &[f32], y: &mut [f32]) {
-    g.check("avg_pool2d_forward", x.len(), y.len());
+pub fn avg_pool2d_forward(g: &Pool2dGeom, x: &[f32], y: &mut [f32]) {
+    check(g, "avg_pool2d_forward", x.len(), y.len());
     let (w, k, s, oh, ow) = (g.w, g.k, g.stride, g.oh(), g.ow());
     if y.is_empty() {
         return;
@@ -73,8 +48,8 @@ pub fn avg_pool2d_forward(g: &AvgPool2dGeom, x: &[f32], y: &mut [f32]) {
 
 /// `dx` (overwritten) = Σ dy / k² over the windows holding each cell, added in row-major
 /// output order; cells no window holds (the dropped edge) get 0.
-pub fn avg_pool2d_backward(g: &AvgPool2dGeom, dy: &[f32], dx: &mut [f32]) {
-    g.check("avg_pool2d_backward", dx.len(), dy.len());
+pub fn avg_pool2d_backward(g: &Pool2dGeom, dy: &[f32], dx: &mut [f32]) {
+    check(g, "avg_pool2d_backward", dx.len(), dy.len());
     let (w, k, s, oh, ow) = (g.w, g.k, g.stride, g.oh(), g.ow());
     if dx.is_empty() {
         return;
@@ -101,7 +76,7 @@ mod tests {
     use proptest::prelude::*;
 
     /// f64 window means, the reference the f32 kernels are held to.
-    fn reference(g: &AvgPool2dGeom, x: &[f32]) -> Vec<f64> {
+    fn reference(g: &Pool2dGeom, x: &[f32]) -> Vec<f64> {
         let (oh, ow) = (g.oh(), g.ow());
         let mut y = vec![0.0; g.y_len()];
         for nc in 0..g.n * g.c {
@@ -120,9 +95,9 @@ mod tests {
         y
     }
 
-    fn geom() -> impl Strategy<Value = AvgPool2dGeom> {
+    fn geom() -> impl Strategy<Value = Pool2dGeom> {
         (1usize..=3, 1usize..=4, 1usize..=4, 1usize..=3).prop_flat_map(|(n, c, k, stride)| {
-            (k..k + 8, k..k + 8).prop_map(move |(h, w)| AvgPool2dGeom { n, c, h, w, k, stride })
+            (k..k + 8, k..k + 8).prop_map(move |(h, w)| Pool2dGeom { n, c, h, w, k, stride, pad: 0 })
         })
     }
 
@@ -156,7 +131,7 @@ mod tests {
     fn odd_planes_drop_the_last_row_and_column_and_overlaps_add() {
         // 3 × 3 at k 2, stride 2: one window (the top-left 2 × 2); the last row and column get
         // no gradient.
-        let g = AvgPool2dGeom { n: 1, c: 1, h: 3, w: 3, k: 2, stride: 2 };
+        let g = Pool2dGeom { n: 1, c: 1, h: 3, w: 3, k: 2, stride: 2, pad: 0 };
         let mut y = [0.0];
         avg_pool2d_forward(&g, &[1.0, 2.0, 100.0, 3.0, 6.0, 100.0, 100.0, 100.0, 100.0], &mut y);
         assert_eq!(y, [3.0]);
@@ -164,7 +139,7 @@ mod tests {
         avg_pool2d_backward(&g, &[4.0], &mut dx);
         assert_eq!(dx, [1.0, 1.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0]);
         // 2 × 3 at k 2, stride 1: the middle column is in both windows.
-        let g = AvgPool2dGeom { n: 1, c: 1, h: 2, w: 3, k: 2, stride: 1 };
+        let g = Pool2dGeom { n: 1, c: 1, h: 2, w: 3, k: 2, stride: 1, pad: 0 };
         let mut dx = [f32::NAN; 6];
         avg_pool2d_backward(&g, &[4.0, 8.0], &mut dx);
         assert_eq!(dx, [1.0, 3.0, 2.0, 1.0, 3.0, 2.0]);

@@ -341,7 +341,8 @@ pub struct Ics {
     rng: Rng,
     vars: Vars,
     net: Classifier,
-    /// The distance subnetwork's dense layer, |z_i − z_j| → logit of dist (training only).
+    /// The distance subnetwork's dense layer, |z_i − z_j| (the authors' recipe: z_i − z_j) → logit
+    /// of dist (training only).
     dist: Dense,
     /// Kept after `fit` for the reports (split pictures, the SSIM baseline); not saved.
     ae: Option<SplitAutoencoder>,

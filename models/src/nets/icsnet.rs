@@ -8,27 +8,14 @@
 //! Weights are Glorot-uniform and biases zero: Keras' defaults, as in the paper's TensorFlow.
 
 use crate::nets::InputKind;
-use crate::nn::{Conv2d, Dense, Scope, LEAKY_SLOPE};
+use crate::nn::{sum_of_squares, BiasedConv, Conv2d, Dense, Scope, LEAKY_SLOPE};
 use engine::init::glorot_uniform;
 use engine::{Result, Rng, Tensor};
 
-/// A convolution with a per-channel bias (`out × 1 × 1`, broadcast over the feature map).
-struct BiasedConv {
-    conv: Conv2d,
-    bias: Tensor,
-}
-
-impl BiasedConv {
-    fn new(s: &Scope, rng: &mut Rng, inputs: usize, outputs: usize, k: usize) -> Result<Self> {
-        let w = glorot_uniform(&[outputs, inputs, k, k], 1.0, rng, s.device)?;
-        let conv = Conv2d { weight: s.param("weight", w), stride: 1, pad: k / 2 };
-        let bias = s.param("bias", Tensor::param(vec![0.0; outputs], &[outputs, 1, 1], s.device)?);
-        Ok(BiasedConv { conv, bias })
-    }
-
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        self.conv.forward(x)?.add(&self.bias)
-    }
+/// A convolution (padded to keep the size) with a zero bias, Glorot-uniform weights.
+fn biased_conv(s: &Scope, rng: &mut Rng, inputs: usize, outputs: usize, k: usize) -> Result<BiasedConv> {
+    let w = glorot_uniform(&[outputs, inputs, k, k], 1.0, rng, s.device)?;
+    BiasedConv::zero_bias(s, Conv2d { weight: s.param("weight", w), stride: 1, pad: k / 2 })
 }
 
 fn glorot_dense(s: &Scope, rng: &mut Rng, inputs: usize, outputs: usize) -> Result<Dense> {
@@ -61,7 +48,7 @@ impl IcsNet {
         let (mut c_in, chans, dense_w) = widths(kind);
         let mut convs = Vec::new();
         for (i, &c) in chans.iter().enumerate() {
-            convs.push(BiasedConv::new(&s.sub(&format!("conv{}", i + 1)), rng, c_in, c, 5)?);
+            convs.push(biased_conv(&s.sub(&format!("conv{}", i + 1)), rng, c_in, c, 5)?);
             c_in = c;
         }
         let mut dense = Vec::new();
@@ -122,15 +109,7 @@ impl IcsNet {
 
     /// Σ‖W‖² over the convolution kernels (the paper's L2 regularisation is on those only).
     pub fn conv_l2(&self) -> Result<Option<Tensor>> {
-        let mut total: Option<Tensor> = None;
-        for c in &self.convs {
-            let t = c.conv.weight.sqr()?.sum_all()?;
-            total = Some(match total {
-                Some(s) => s.add(&t)?,
-                None => t,
-            });
-        }
-        Ok(total)
+        sum_of_squares(&self.convs.iter().map(|c| &c.conv.weight).collect::<Vec<_>>())
     }
 }
 

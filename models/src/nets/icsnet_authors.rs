@@ -24,7 +24,7 @@
 //! a network trained from scratch absorbs.
 
 use crate::nets::InputKind;
-use crate::nn::{BatchNorm, Conv2d, ConvTranspose2d, Dense, Mode, Scope};
+use crate::nn::{sum_of_squares, BatchNorm, BiasedConv, Conv2d, ConvTranspose2d, Dense, Mode, Scope};
 use engine::init::truncated_normal;
 use engine::{Error, Result, Rng, Tensor};
 
@@ -154,7 +154,7 @@ impl IcsAuthorsNet {
             kernels.extend([&pair.a.weight, &pair.b.weight]);
         }
         kernels.extend([&self.fc7.weight, &self.fc8.weight]);
-        sum_of_squares(&kernels)
+        l2(&kernels)
     }
 
     pub fn head_l2(&self) -> Result<Tensor> {
@@ -162,31 +162,14 @@ impl IcsAuthorsNet {
     }
 }
 
-/// Σ‖W‖² over `kernels`.
-fn sum_of_squares(kernels: &[&Tensor]) -> Result<Tensor> {
-    let mut total = kernels[0].sqr()?.sum_all()?;
-    for k in &kernels[1..] {
-        total = total.add(&k.sqr()?.sum_all()?)?;
-    }
-    Ok(total)
+/// A convolution with a zero bias (the code's `use_bias=True` layers).
+fn biased_conv(s: &Scope, rng: &mut Rng, inputs: usize, outputs: usize, k: usize) -> Result<BiasedConv> {
+    BiasedConv::zero_bias(s, conv(s, rng, inputs, outputs, k)?)
 }
 
-/// A convolution with a per-channel bias (`out × 1 × 1`, broadcast over the map), zero at first.
-struct BiasedConv {
-    conv: Conv2d,
-    bias: Tensor,
-}
-
-impl BiasedConv {
-    fn new(s: &Scope, rng: &mut Rng, inputs: usize, outputs: usize, k: usize) -> Result<Self> {
-        let conv = conv(s, rng, inputs, outputs, k)?;
-        let bias = s.param("bias", Tensor::param(vec![0.0; outputs], &[outputs, 1, 1], s.device)?);
-        Ok(BiasedConv { conv, bias })
-    }
-
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        self.conv.forward(x)?.add(&self.bias)
-    }
+/// Σ‖W‖² over a network's (non-empty) list of kernels.
+fn l2(kernels: &[&Tensor]) -> Result<Tensor> {
+    Ok(sum_of_squares(kernels)?.expect("a network with kernels"))
 }
 
 /// One decoder stage: a stride-2 transposed convolution (doubling the map) and a convolution
@@ -231,7 +214,7 @@ impl IcsAuthorsAutoencoder {
             down.push((pair, keras_batch_norm(&s.sub("bn"), 2 * f)?));
             c_in = 2 * f;
         }
-        let code = BiasedConv::new(&s.sub("code"), rng, c_in, 128, 1)?;
+        let code = biased_conv(&s.sub("code"), rng, c_in, 128, 1)?;
         let code_bn = keras_batch_norm(&s.sub("code_bn"), 128)?;
         let (mut up, mut c_in) = (Vec::new(), 128);
         for (i, f) in [32, 32, 16, 8].into_iter().enumerate() {
@@ -244,7 +227,7 @@ impl IcsAuthorsAutoencoder {
             });
             c_in = 2 * f;
         }
-        let out = BiasedConv::new(&s.sub("out"), rng, c_in, channels, 3)?;
+        let out = biased_conv(&s.sub("out"), rng, c_in, channels, 3)?;
         Ok(IcsAuthorsAutoencoder { down, code, code_bn, up, out, pad })
     }
 
@@ -280,7 +263,7 @@ impl IcsAuthorsAutoencoder {
             kernels.extend([&st.up.weight, &st.conv.weight]);
         }
         kernels.push(&self.out.conv.weight);
-        sum_of_squares(&kernels)
+        l2(&kernels)
     }
 }
 

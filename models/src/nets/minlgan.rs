@@ -10,29 +10,18 @@
 //! trained.
 
 use crate::nets::InputKind;
-use crate::nn::{Conv2d, Dense, Scope};
+use crate::nn::{BiasedConv, Conv2d, Dense, Scope};
 use engine::{Result, Rng, Tensor};
 
 /// GAN discriminators' leaky ReLU slope (DCGAN, improved-GAN).
 const SLOPE: f32 = 0.2;
 
-/// A convolution with a per-channel bias (the shared `Conv2d` is bias-free: Deep SVDD's rule).
-struct BiasedConv {
-    conv: Conv2d,
-    bias: Tensor,
-}
-
-impl BiasedConv {
-    fn new(s: &Scope, rng: &mut Rng, ci: usize, co: usize) -> Result<Self> {
-        let conv = Conv2d::new(s, rng, ci, co, 4, 2, 1)?;
-        let bound = 1.0 / ((ci * 16) as f32).sqrt();
-        let bias = s.param("bias", Tensor::rand_uniform(&[co, 1, 1], -bound, bound, rng, s.device)?);
-        Ok(BiasedConv { conv, bias })
-    }
-
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        self.conv.forward(x)?.add(&self.bias)
-    }
+/// A 4 × 4, stride-2 convolution with a bias (the shared `Conv2d` is bias-free: Deep SVDD's
+/// rule), both from PyTorch's default initialisation.
+fn biased_conv(s: &Scope, rng: &mut Rng, ci: usize, co: usize) -> Result<BiasedConv> {
+    let conv = Conv2d::new(s, rng, ci, co, 4, 2, 1)?;
+    let bound = 1.0 / ((ci * 16) as f32).sqrt();
+    Ok(BiasedConv::new(s, conv, Tensor::rand_uniform(&[co, 1, 1], -bound, bound, rng, s.device)?))
 }
 
 /// x → f(x): the shared trunk of D and q.
@@ -62,7 +51,7 @@ impl Body {
         };
         let mut convs = Vec::new();
         for (i, &(ci, co)) in chans.iter().enumerate() {
-            convs.push(BiasedConv::new(&s.sub(&format!("conv{}", i + 1)), rng, ci, co)?);
+            convs.push(biased_conv(&s.sub(&format!("conv{}", i + 1)), rng, ci, co)?);
         }
         let mut dense = Vec::new();
         let mut width = flat;

@@ -1,4 +1,4 @@
-//! Bias-free convolution and transposed convolution layers.
+//! Bias-free convolution and transposed convolution layers, and a convolution with a bias.
 
 use super::Scope;
 use engine::{init, Result, Rng, Tensor};
@@ -27,6 +27,31 @@ impl Conv2d {
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         x.conv2d(&self.weight, self.stride, self.pad)
+    }
+}
+
+/// A convolution with a per-channel bias (`out × 1 × 1`, broadcast over the map): the GAN
+/// discriminators' and ICS's layers (Deep SVDD's networks are bias-free).
+#[derive(Clone)]
+pub struct BiasedConv {
+    pub conv: Conv2d,
+    pub bias: Tensor,
+}
+
+impl BiasedConv {
+    /// `conv` with `bias` (`out × 1 × 1`) registered as `bias` in `s`.
+    pub fn new(s: &Scope, conv: Conv2d, bias: Tensor) -> Self {
+        BiasedConv { conv, bias: s.param("bias", bias) }
+    }
+
+    /// [`BiasedConv::new`] with a bias of zeros.
+    pub fn zero_bias(s: &Scope, conv: Conv2d) -> Result<Self> {
+        let out = conv.weight.dims()[0];
+        Ok(Self::new(s, conv, Tensor::param(vec![0.0; out], &[out, 1, 1], s.device)?))
+    }
+
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.conv.forward(x)?.add(&self.bias)
     }
 }
 

@@ -8,7 +8,7 @@ mod linear;
 mod vars;
 
 pub use batchnorm::BatchNorm;
-pub use conv::{Conv2d, ConvTranspose2d};
+pub use conv::{BiasedConv, Conv2d, ConvTranspose2d};
 pub use linear::{Dense, Linear};
 pub use vars::{Kind, Scope, Vars};
 
@@ -57,6 +57,19 @@ impl WeightInit {
             WeightInit::Glorot => init::glorot_uniform(dims, 1.0, rng, device),
         }
     }
+}
+
+/// Σ‖W‖² over `weights`, the L2 penalty a loss carries (`None` for no weights).
+pub fn sum_of_squares(weights: &[&Tensor]) -> Result<Option<Tensor>> {
+    let mut total: Option<Tensor> = None;
+    for w in weights {
+        let t = w.sqr()?.sum_all()?;
+        total = Some(match total {
+            Some(s) => s.add(&t)?,
+            None => t,
+        });
+    }
+    Ok(total)
 }
 
 /// Whether a forward pass trains (batch statistics in batch norm) or evaluates.
